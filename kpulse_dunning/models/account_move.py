@@ -1,0 +1,232 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+from odoo.fields import Domain
+from odoo.tools.sql import column_exists, create_column
+
+SETTLED_PAYMENT_STATES = ("paid", "in_payment", "reversed")
+
+
+class AccountMove(models.Model):
+    _inherit = "account.move"
+
+    kpulse_dunning_line_ids = fields.One2many(
+        "kpulse.dunning.line", "move_id", string="Reminder Lines", copy=False
+    )
+    kpulse_dunning_count = fields.Integer(
+        string="Reminders", compute="_compute_kpulse_dunning_count"
+    )
+    kpulse_dunning_level_id = fields.Many2one(
+        "kpulse.dunning.level",
+        string="Reminder Level",
+        compute="_compute_kpulse_dunning_level",
+        store=True,
+        index="btree_not_null",
+        help="Highest reminder level sent for this invoice.",
+    )
+    kpulse_dunning_level_color = fields.Integer(
+        string="Reminder Level Colour", related="kpulse_dunning_level_id.color"
+    )
+    kpulse_last_dunning_date = fields.Date(
+        string="Last Reminder",
+        compute="_compute_kpulse_dunning_level",
+        store=True,
+    )
+    kpulse_can_be_dunned = fields.Boolean(
+        string="Can Be Reminded",
+        compute="_compute_kpulse_can_be_dunned",
+        search="_search_kpulse_can_be_dunned",
+        help="Posted customer invoice, overdue, with an amount still due and "
+        "not blocked from reminders.",
+    )
+    kpulse_dunning_blocked = fields.Boolean(
+        string="Reminders Blocked", copy=False, tracking=True
+    )
+    kpulse_dunning_block_reason = fields.Char(
+        string="Block Reason", copy=False, tracking=True
+    )
+    kpulse_days_overdue = fields.Integer(
+        string="Days Late", compute="_compute_kpulse_days_overdue"
+    )
+    kpulse_proposed_level_id = fields.Many2one(
+        "kpulse.dunning.level",
+        string="Next Level",
+        compute="_compute_kpulse_proposed_level",
+        help="Level proposed for the next reminder, from the levels' delays "
+        "and the reminders already sent.",
+    )
+    kpulse_proposed_level_color = fields.Integer(
+        string="Next Level Colour", compute="_compute_kpulse_proposed_level"
+    )
+
+    def _auto_init(self):
+        # Create the stored columns empty: no reminder exists at install, so
+        # computing them for every existing move would only cost time.
+        if not column_exists(self.env.cr, "account_move", "kpulse_dunning_level_id"):
+            create_column(self.env.cr, "account_move", "kpulse_dunning_level_id", "int4")
+            create_column(self.env.cr, "account_move", "kpulse_last_dunning_date", "date")
+        return super()._auto_init()
+
+    # === COMPUTE METHODS === #
+
+    def _compute_kpulse_dunning_count(self):
+        counts = dict(
+            self.env["kpulse.dunning.line"]._read_group(
+                [("move_id", "in", self.ids), ("dunning_id.state", "!=", "cancel")],
+                ["move_id"],
+                ["__count"],
+            )
+        )
+        for move in self:
+            move.kpulse_dunning_count = counts.get(move, 0)
+
+    @api.depends(
+        "kpulse_dunning_line_ids.dunning_id.sent_date",
+        "kpulse_dunning_line_ids.dunning_id.state",
+        "kpulse_dunning_line_ids.dunning_id.level_id",
+    )
+    def _compute_kpulse_dunning_level(self):
+        for move in self:
+            sent = move.kpulse_dunning_line_ids.dunning_id.filtered(
+                lambda d: d.sent_date and d.state != "cancel"
+            )
+            move.kpulse_dunning_level_id = sent.level_id.sorted(
+                lambda level: (level.sequence, level.id)
+            )[-1:]
+            move.kpulse_last_dunning_date = (
+                max(sent.mapped("sent_date")).date() if sent else False
+            )
+
+    @api.depends_context("date")
+    def _compute_kpulse_days_overdue(self):
+        today = fields.Date.context_today(self)
+        for move in self:
+            due = move.invoice_date_due
+            move.kpulse_days_overdue = (today - due).days if due and due < today else 0
+
+    @api.depends_context("date")
+    def _compute_kpulse_can_be_dunned(self):
+        eligible = self.filtered_domain(self._kpulse_can_be_dunned_domain())
+        for move in self:
+            move.kpulse_can_be_dunned = move in eligible
+
+    def _search_kpulse_can_be_dunned(self, operator, value):
+        if operator != "in":
+            return NotImplemented
+        if True in value:
+            return self._kpulse_can_be_dunned_domain()
+        return ~self._kpulse_can_be_dunned_domain()
+
+    @api.depends_context("date")
+    def _compute_kpulse_proposed_level(self):
+        levels_by_company = {
+            company: self.env["kpulse.dunning.level"]._get_company_levels(company)
+            for company in self.company_id
+        }
+        for move in self:
+            level = move._kpulse_next_level(levels_by_company.get(move.company_id))
+            move.kpulse_proposed_level_id = level
+            move.kpulse_proposed_level_color = level.color
+
+    # === BUSINESS METHODS === #
+
+    @api.model
+    def _kpulse_can_be_dunned_domain(self):
+        return Domain(
+            [
+                ("move_type", "=", "out_invoice"),
+                ("state", "=", "posted"),
+                ("payment_state", "in", ("not_paid", "partial")),
+                ("amount_residual", ">", 0),
+                ("invoice_date_due", "<", fields.Date.context_today(self)),
+                ("kpulse_dunning_blocked", "=", False),
+            ]
+        )
+
+    def _kpulse_is_settled(self):
+        self.ensure_one()
+        return (
+            self.payment_state in SETTLED_PAYMENT_STATES
+            or self.currency_id.is_zero(self.amount_residual)
+        )
+
+    def _kpulse_next_level(self, levels):
+        """Level proposed for this invoice's next reminder.
+
+        The highest level above the one already sent whose delay the invoice
+        has reached; when it has reached none yet, the level just above.
+        """
+        self.ensure_one()
+        current = self.kpulse_dunning_level_id
+        higher = (levels or self.env["kpulse.dunning.level"]).filtered(
+            lambda lvl: not current
+            or (lvl.sequence, lvl.id) > (current.sequence, current.id)
+        )
+        reached = higher.filtered(lambda lvl: lvl.delay_days <= self.kpulse_days_overdue)
+        return reached[-1:] or higher[:1]
+
+    def _kpulse_refusal_reason(self):
+        """Why this invoice cannot be reminded, or False."""
+        self.ensure_one()
+        if self.move_type != "out_invoice":
+            return self.env._("not a customer invoice")
+        if self.state != "posted":
+            return self.env._("not posted")
+        if self._kpulse_is_settled():
+            return self.env._("already paid")
+        if not self.invoice_date_due or self.invoice_date_due >= fields.Date.context_today(
+            self
+        ):
+            return self.env._("not yet due")
+        if self.kpulse_dunning_blocked:
+            return self.env._(
+                "reminders blocked (%(reason)s)",
+                reason=self.kpulse_dunning_block_reason or self.env._("no reason given"),
+            )
+        return False
+
+    def _kpulse_check_can_be_dunned(self):
+        refused = [
+            (move, reason) for move in self if (reason := move._kpulse_refusal_reason())
+        ]
+        if refused:
+            raise UserError(
+                self.env._(
+                    "These invoices cannot be reminded:\n%(invoices)s",
+                    invoices="\n".join(
+                        f"- {move.display_name}: {reason}" for move, reason in refused
+                    ),
+                )
+            )
+
+    def _kpulse_close_paid_dunnings(self):
+        """Reminders not yet sent whose invoices are all settled become paid."""
+        dunnings = self.kpulse_dunning_line_ids.dunning_id.filtered(
+            lambda d: d.state in ("draft", "failed")
+        )
+        paid = dunnings.filtered(
+            lambda d: all(move._kpulse_is_settled() for move in d.line_ids.move_id)
+        )
+        paid.write({"state": "paid"})
+
+    # === ACTIONS === #
+
+    def action_kpulse_open_dunnings(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "kpulse_dunning.kpulse_dunning_action"
+        )
+        action["domain"] = [("move_ids", "in", self.ids)]
+        action["context"] = {"create": False}
+        return action
+
+    def action_kpulse_create_dunnings(self):
+        """Open the reminder wizard on the selected invoices."""
+        self._kpulse_check_can_be_dunned()
+        return {
+            "type": "ir.actions.act_window",
+            "name": self.env._("Create Reminders"),
+            "res_model": "kpulse.dunning.create",
+            "view_mode": "form",
+            "target": "new",
+            "context": {"default_move_ids": self.ids},
+        }

@@ -1,0 +1,547 @@
+import io
+import logging
+
+from markupsafe import Markup
+
+from odoo import api, fields, models, modules, tools
+from odoo.exceptions import AccessError, UserError
+from odoo.tools import SQL
+from odoo.tools.pdf import PdfFileReader, PdfFileWriter
+
+_logger = logging.getLogger(__name__)
+
+LETTER_REPORT = "kpulse_dunning.action_report_dunning_letter"
+SETTLED_PAYMENT_STATES = ("paid", "in_payment", "reversed")
+
+
+class KpulseDunning(models.Model):
+    _name = "kpulse.dunning"
+    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _description = "Payment Reminder"
+    _order = "date desc, id desc"
+    _check_company_auto = True
+
+    name = fields.Char(
+        string="Reference", required=True, readonly=True, copy=False, default="/"
+    )
+    partner_id = fields.Many2one(
+        "res.partner",
+        string="Customer",
+        required=True,
+        index=True,
+        tracking=True,
+        check_company=True,
+    )
+    partner_invoice_id = fields.Many2one(
+        "res.partner",
+        string="Recipient",
+        compute="_compute_partner_invoice_id",
+        store=True,
+        readonly=False,
+        help="Contact who receives the reminder: the customer's invoice "
+        "address when it has one.",
+    )
+    company_id = fields.Many2one(
+        "res.company", required=True, index=True, default=lambda self: self.env.company
+    )
+    currency_id = fields.Many2one("res.currency", required=True)
+    user_id = fields.Many2one(
+        "res.users",
+        string="Responsible",
+        default=lambda self: self.env.user,
+        tracking=True,
+    )
+    level_id = fields.Many2one(
+        "kpulse.dunning.level",
+        string="Level",
+        required=True,
+        index=True,
+        tracking=True,
+        ondelete="restrict",
+    )
+    level_color = fields.Integer(related="level_id.color")
+    template_id = fields.Many2one(
+        "kpulse.dunning.template",
+        string="Template",
+        check_company=True,
+        domain="[('level_id', '=', level_id)]",
+        ondelete="restrict",
+    )
+    state = fields.Selection(
+        [
+            ("draft", "To Send"),
+            ("sent", "Sent"),
+            ("failed", "Failed"),
+            ("paid", "Paid"),
+            ("cancel", "Cancelled"),
+        ],
+        default="draft",
+        required=True,
+        tracking=True,
+        index=True,
+        copy=False,
+    )
+    line_ids = fields.One2many("kpulse.dunning.line", "dunning_id", string="Invoices")
+    move_ids = fields.Many2many(
+        "account.move",
+        string="Invoices Concerned",
+        compute="_compute_move_ids",
+        search="_search_move_ids",
+    )
+    move_count = fields.Integer(compute="_compute_move_ids")
+    amount_residual = fields.Monetary(
+        string="Amount Due",
+        compute="_compute_amount_residual",
+        store=True,
+        help="Total still due on the invoices of this reminder.",
+    )
+    date = fields.Date(required=True, default=fields.Date.context_today, copy=False)
+    sent_date = fields.Datetime(readonly=True, copy=False)
+    previous_id = fields.Many2one(
+        "kpulse.dunning",
+        string="Previous Reminder",
+        index="btree_not_null",
+        readonly=True,
+        copy=False,
+        help="The reminder this one escalates from.",
+    )
+    next_ids = fields.One2many("kpulse.dunning", "previous_id", string="Escalations")
+    failure_reason = fields.Text(readonly=True, copy=False)
+
+    # === COMPUTE METHODS === #
+
+    @api.depends("partner_id")
+    def _compute_partner_invoice_id(self):
+        for dunning in self:
+            partner = dunning.partner_id
+            invoice_contacts = partner.child_ids.filtered(
+                lambda child: child.type == "invoice" and child.email
+            )
+            dunning.partner_invoice_id = invoice_contacts[:1] or partner
+
+    @api.depends("line_ids.move_id")
+    def _compute_move_ids(self):
+        for dunning in self:
+            dunning.move_ids = dunning.line_ids.move_id
+            dunning.move_count = len(dunning.line_ids)
+
+    def _search_move_ids(self, operator, value):
+        return [("line_ids.move_id", operator, value)]
+
+    @api.depends("line_ids.move_id.amount_residual")
+    def _compute_amount_residual(self):
+        for dunning in self:
+            dunning.amount_residual = sum(dunning.line_ids.move_id.mapped("amount_residual"))
+
+    # === CRUD === #
+
+    @api.model_create_multi
+    def create(self, vals_list):
+        to_name = [vals for vals in vals_list if vals.get("name", "/") == "/"]
+        for vals, name in zip(to_name, self._next_names(len(to_name)), strict=True):
+            vals["name"] = name
+        return super().create(vals_list)
+
+    @api.ondelete(at_uninstall=False)
+    def _unlink_except_sent(self):
+        sent = self.filtered(lambda d: d.sent_date)
+        if sent:
+            raise UserError(
+                self.env._(
+                    "Reminders that were sent are kept as a record; cancel them "
+                    "instead: %(names)s",
+                    names=", ".join(sent.mapped("name")),
+                )
+            )
+
+    @api.model
+    def _next_names(self, count):
+        """Draw ``count`` references at once, not one query per reminder."""
+        if not count:
+            return []
+        sequence = (
+            self.env["ir.sequence"]
+            .sudo()
+            .search(
+                [
+                    ("code", "=", "kpulse.dunning"),
+                    ("company_id", "in", [self.env.company.id, False]),
+                ],
+                order="company_id",
+                limit=1,
+            )
+        )
+        if not sequence:
+            return ["/"] * count
+        if sequence.implementation != "standard" or sequence.use_date_range:
+            return [sequence._next() for _i in range(count)]
+        rows = self.env.execute_query(
+            SQL(
+                "SELECT nextval(%s) FROM generate_series(1, %s)",
+                f"ir_sequence_{sequence.id:03d}",
+                count,
+            )
+        )
+        return [sequence.get_next_char(number) for (number,) in rows]
+
+    def _mail_get_partner_fields(self, introspect_fields=False):
+        return ["partner_invoice_id"]
+
+    # === ACTIONS === #
+
+    def action_send(self):
+        return self._action_send()
+
+    def action_escalate(self):
+        return self._open_dunnings(self._action_escalate())
+
+    def action_print(self):
+        return self.env.ref(LETTER_REPORT).report_action(self)
+
+    def action_cancel(self):
+        self.filtered(lambda d: d.state in ("draft", "failed")).state = "cancel"
+
+    def action_reset_draft(self):
+        self.filtered(lambda d: d.state in ("failed", "cancel")).write(
+            {"state": "draft", "failure_reason": False}
+        )
+
+    def action_open_invoices(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type"
+        )
+        action["domain"] = [("id", "in", self.line_ids.move_id.ids)]
+        action["context"] = {"create": False}
+        return action
+
+    def action_open_templates(self):
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "kpulse_dunning.kpulse_dunning_template_action"
+        )
+
+    def action_open_new_dunnings(self):
+        return self.env["ir.actions.act_window"]._for_xml_id(
+            "kpulse_dunning.account_move_action_kpulse_to_dun"
+        )
+
+    def _open_dunnings(self, dunnings):
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "kpulse_dunning.kpulse_dunning_action"
+        )
+        action["domain"] = [("id", "in", dunnings.ids)]
+        action["context"] = {"search_default_group_level": 1}
+        return action
+
+    # === BUSINESS METHODS: SEND === #
+
+    def _check_can_send(self):
+        self.check_access("write")
+        if not self.env.user.has_group("account.group_account_invoice"):
+            raise AccessError(
+                self.env._("Only billing users can send payment reminders.")
+            )
+
+    def _action_send(self):
+        """Send each reminder by e-mail with its letter; never let one block the rest.
+
+        Returns a notification action summing up what was sent and what failed.
+        """
+        self._check_can_send()
+        to_send = self.filtered(lambda d: d.state in ("draft", "failed"))
+        skipped = self - to_send
+        paid = to_send._drop_settled_lines()
+        to_send -= paid
+        failures = {}
+        for dunning in to_send.filtered(lambda d: not d.partner_invoice_id.email):
+            failures[dunning] = self.env._(
+                "%(partner)s has no e-mail address.",
+                partner=dunning.partner_invoice_id.display_name,
+            )
+        for dunning in to_send.filtered(lambda d: not d.template_id):
+            failures[dunning] = self.env._("The reminder has no template.")
+        ready = to_send.filtered(lambda d: d not in failures)
+        contents = ready._render_mail_contents(failures)
+        ready = ready.filtered(lambda d: d not in failures)
+        letters = ready._render_letter_bodies(failures)
+        ready = ready.filtered(lambda d: d not in failures)
+        pdfs = {}
+        if ready:
+            try:
+                pdfs = ready._render_letter_pdfs(letters)
+            except UserError as error:
+                for dunning in ready:
+                    failures[dunning] = str(error)
+                ready = self.browse()
+        ready._post_reminders(contents, pdfs)
+        for reason, dunnings in self._group_by_reason(failures).items():
+            dunnings.write({"state": "failed", "failure_reason": reason})
+        return self._send_summary(ready, failures, paid, skipped)
+
+    def _drop_settled_lines(self):
+        """Remove invoices paid since creation; return the reminders left empty."""
+        settled = self.line_ids.filtered(lambda line: line.move_id._kpulse_is_settled())
+        settled.unlink()
+        emptied = self.filtered(lambda d: not d.line_ids)
+        emptied.write({"state": "paid", "failure_reason": False})
+        return emptied
+
+    def _render_mail_contents(self, failures):
+        """Subject and body of every reminder, in the customer's language.
+
+        Templates are rendered in batch; when a batch fails, its reminders are
+        rendered one by one so that only the faulty ones are set aside.
+        """
+        contents = {}
+        for template, dunnings in self.grouped("template_id").items():
+            try:
+                contents.update(dunnings._render_template_fields(template))
+            except UserError:
+                for dunning in dunnings:
+                    try:
+                        contents.update(dunning._render_template_fields(template))
+                    except UserError as error:
+                        failures[dunning] = self._render_error_reason(error)
+        return contents
+
+    def _render_template_fields(self, template):
+        subjects = template._render_field("subject", self.ids, compute_lang=True)
+        bodies = template._render_field("body_html", self.ids, compute_lang=True)
+        return {
+            dunning: (subjects[dunning.id], bodies[dunning.id]) for dunning in self
+        }
+
+    def _render_letter_bodies(self, failures=None):
+        """Letter content of every reminder, rendered from its template."""
+        letters = {}
+        for template, dunnings in self.grouped("template_id").items():
+            if not template:
+                letters.update(dict.fromkeys(dunnings.ids, Markup()))
+                continue
+            try:
+                letters.update(
+                    template._render_field("letter_html", dunnings.ids, compute_lang=True)
+                )
+            except UserError:
+                if failures is None:
+                    raise
+                for dunning in dunnings:
+                    try:
+                        letters.update(
+                            template._render_field(
+                                "letter_html", dunning.ids, compute_lang=True
+                            )
+                        )
+                    except UserError as error:
+                        failures[dunning] = self._render_error_reason(error)
+        return letters
+
+    def _render_error_reason(self, error):
+        return self.env._("The template could not be rendered: %(error)s", error=error)
+
+    def _render_letter_pdfs(self, letters=None):
+        """One PDF letter per reminder, from a single wkhtmltopdf run.
+
+        Debian's wkhtmltopdf refuses several documents in one call, so the
+        report renders all letters as one document; it is split back on the
+        top-level heading that opens each letter.
+        """
+        Report = self.env["ir.actions.report"]
+        report = self.env.ref(LETTER_REPORT)
+        data = {"letter_bodies": letters} if letters else None
+        in_test = modules.module.current_test or tools.config["test_enable"]
+        if len(self) > 1 and (
+            self.env.context.get("force_report_rendering") or not in_test
+        ):
+            report = report.with_context(debug=False)
+            html = Report.with_context(debug=False)._render_qweb_html(
+                report, self.ids, data=data
+            )[0]
+            bodies, _ids, header, footer, paper_args = report._prepare_html(
+                html, report_model=self._name
+            )
+            pdf = Report._run_wkhtmltopdf(
+                bodies,
+                report_ref=report,
+                header=header,
+                footer=footer,
+                specific_paperformat_args=paper_args,
+            )
+            parts = self._split_letters_pdf(pdf)
+            if parts:
+                return dict(zip(self.ids, parts, strict=True))
+            _logger.info("Letters could not be split on headings; one run each.")
+        return {
+            dunning.id: Report._render_qweb_pdf(report, dunning.ids, data=data)[0]
+            for dunning in self
+        }
+
+    def _split_letters_pdf(self, pdf):
+        """Cut one PDF into one part per reminder, or None if the outline of
+        top-level headings does not match the reminders."""
+        reader = PdfFileReader(io.BytesIO(pdf))
+        root = reader.trailer["/Root"]
+        if "/Outlines" not in root or "/First" not in root["/Outlines"]:
+            return None
+        starts = []
+        node = root["/Outlines"]["/First"]
+        while True:
+            starts.append(root["/Dests"][node["/Dest"]][0])
+            if "/Next" not in node:
+                break
+            node = node["/Next"]
+        starts = sorted(set(starts))
+        if len(starts) != len(self) or starts[0] != 0:
+            return None
+        parts = []
+        for index, first in enumerate(starts):
+            last = starts[index + 1] if index + 1 < len(starts) else reader.numPages
+            writer = PdfFileWriter()
+            for page in range(first, last):
+                writer.addPage(reader.getPage(page))
+            stream = io.BytesIO()
+            writer.write(stream)
+            parts.append(stream.getvalue())
+        return parts
+
+    def _letter_filename(self):
+        self.ensure_one()
+        return "%s.pdf" % self.name.replace("/", "_")
+
+    def _invoice_pdfs(self):
+        """PDF of each invoice to attach, reusing the stored invoice PDF."""
+        moves = self.filtered("template_id.attach_invoice").line_ids.move_id
+        pdfs = {}
+        to_render = self.env["account.move"]
+        for move in moves:
+            if move.invoice_pdf_report_id:
+                pdfs[move] = (move.invoice_pdf_report_id.name, move.invoice_pdf_report_id.raw)
+            else:
+                to_render |= move
+        Report = self.env["ir.actions.report"]
+        for move in to_render:
+            content = Report._render_qweb_pdf("account.account_invoices", move.ids)[0]
+            pdfs[move] = (move._get_invoice_report_filename(), content)
+        return pdfs
+
+    def _post_reminders(self, contents, pdfs):
+        if not self:
+            return
+        invoice_pdfs = self._invoice_pdfs()
+        for dunning in self:
+            subject, body = contents[dunning]
+            attachments = [(dunning._letter_filename(), pdfs[dunning.id])]
+            if dunning.template_id.attach_invoice:
+                attachments += [invoice_pdfs[move] for move in dunning.line_ids.move_id]
+            dunning.message_post(
+                body=body,
+                subject=subject,
+                partner_ids=dunning.partner_invoice_id.ids,
+                attachments=attachments,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+                email_layout_xmlid="mail.mail_notification_light",
+            )
+        self.write(
+            {"state": "sent", "sent_date": fields.Datetime.now(), "failure_reason": False}
+        )
+        self._log_on_invoices()
+
+    def _log_on_invoices(self):
+        bodies = {}
+        for line in self.line_ids:
+            dunning = line.dunning_id
+            bodies[line.move_id.id] = Markup(
+                "%s <a href='#' data-oe-model='kpulse.dunning' data-oe-id='%s'>%s</a>"
+                " (%s)"
+            ) % (
+                self.env._("Payment reminder sent:"),
+                dunning.id,
+                dunning.name,
+                dunning.level_id.name,
+            )
+        self.env["account.move"].browse(bodies)._message_log_batch(bodies=bodies)
+
+    @api.model
+    def _group_by_reason(self, failures):
+        grouped = {}
+        for dunning, reason in failures.items():
+            grouped[reason] = grouped.get(reason, self.browse()) | dunning
+        return grouped
+
+    def _send_summary(self, sent, failures, paid, skipped):
+        lines = [self.env._("%(count)s reminder(s) sent.", count=len(sent))]
+        if failures:
+            lines.append(
+                self.env._("%(count)s reminder(s) failed:", count=len(failures))
+            )
+            lines += [f"{dunning.name}: {reason}" for dunning, reason in failures.items()]
+        if paid:
+            lines.append(
+                self.env._(
+                    "%(count)s reminder(s) not sent: their invoices are paid.",
+                    count=len(paid),
+                )
+            )
+        if skipped:
+            lines.append(
+                self.env._(
+                    "%(count)s reminder(s) skipped: only reminders to send or "
+                    "failed can be sent.",
+                    count=len(skipped),
+                )
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Payment reminders"),
+                "message": "\n".join(lines),
+                "type": "warning" if failures else "success",
+                "sticky": bool(failures),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    # === BUSINESS METHODS: ESCALATE === #
+
+    def _action_escalate(self):
+        """Create the next-level reminder of each reminder; return them."""
+        self.check_access("write")
+        if not self:
+            return self
+        next_levels = {level: level._get_next_level() for level in self.level_id}
+        at_top = self.filtered(lambda d: not next_levels[d.level_id])
+        if at_top:
+            raise UserError(
+                self.env._(
+                    "These reminders are already at the highest level and cannot "
+                    "be escalated: %(names)s",
+                    names=", ".join(at_top.mapped("name")),
+                )
+            )
+        settled = self.filtered(
+            lambda d: all(move._kpulse_is_settled() for move in d.line_ids.move_id)
+        )
+        settled.filtered(lambda d: d.state in ("draft", "failed")).state = "paid"
+        to_escalate = self - settled
+        templates = {
+            level: level._get_default_template() for level in next_levels.values()
+        }
+        vals_list = []
+        for dunning in to_escalate:
+            level = next_levels[dunning.level_id]
+            moves = dunning.line_ids.move_id.filtered(lambda m: not m._kpulse_is_settled())
+            vals_list.append(
+                {
+                    "partner_id": dunning.partner_id.id,
+                    "company_id": dunning.company_id.id,
+                    "currency_id": dunning.currency_id.id,
+                    "level_id": level.id,
+                    "template_id": templates[level].id,
+                    "previous_id": dunning.id,
+                    "line_ids": self.env["kpulse.dunning.line"]._prepare_lines(moves),
+                }
+            )
+        to_escalate.filtered(lambda d: d.state in ("draft", "failed")).state = "cancel"
+        return self.create(vals_list)

@@ -1,0 +1,121 @@
+from random import randint
+
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
+from odoo.fields import Domain
+
+
+class KpulseDunningLevel(models.Model):
+    _name = "kpulse.dunning.level"
+    _description = "Reminder Level"
+    _order = "sequence, id"
+
+    name = fields.Char(required=True, translate=True)
+    color = fields.Integer(default=lambda self: randint(1, 11))
+    sequence = fields.Integer(
+        default=10, help="Levels are applied in this order, lowest first."
+    )
+    delay_days = fields.Integer(
+        string="Delay (days)",
+        default=0,
+        help="Number of days after the due date from which this level applies.",
+    )
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company",
+        index=True,
+        help="Leave empty to share the level between all companies.",
+    )
+    template_ids = fields.One2many("kpulse.dunning.template", "level_id")
+    dunning_count = fields.Integer(compute="_compute_dunning_count")
+
+    _check_delay_days = models.Constraint(
+        "CHECK(delay_days >= 0)",
+        "The delay of a reminder level cannot be negative.",
+    )
+
+    # === COMPUTE METHODS === #
+
+    def _compute_dunning_count(self):
+        counts = dict(
+            self.env["kpulse.dunning"]._read_group(
+                [("level_id", "in", self.ids)], ["level_id"], ["__count"]
+            )
+        )
+        for level in self:
+            level.dunning_count = counts.get(level, 0)
+
+    # === CONSTRAINT METHODS === #
+
+    @api.constrains("delay_days")
+    def _check_delay_days_positive(self):
+        negative = self.filtered(lambda level: level.delay_days < 0)
+        if negative:
+            raise ValidationError(
+                self.env._(
+                    "The delay of the reminder level “%(level)s” cannot be negative.",
+                    level=negative[0].name,
+                )
+            )
+
+    @api.constrains("sequence", "company_id", "active")
+    def _check_unique_sequence(self):
+        active_levels = self.filtered("active")
+        if not active_levels:
+            return
+        candidates = self.search(
+            [
+                ("id", "not in", active_levels.ids),
+                ("sequence", "in", active_levels.mapped("sequence")),
+            ]
+        )
+        for level in active_levels:
+            clash = (candidates | active_levels - level).filtered(
+                lambda other, level=level: other.sequence == level.sequence
+                and (
+                    not other.company_id
+                    or not level.company_id
+                    or other.company_id == level.company_id
+                )
+            )
+            if clash:
+                raise ValidationError(
+                    self.env._(
+                        "The reminder levels “%(level)s” and “%(other)s” have the "
+                        "same order (%(sequence)s). Give each active level of a "
+                        "company its own order.",
+                        level=level.name,
+                        other=clash[0].name,
+                        sequence=level.sequence,
+                    )
+                )
+
+    # === BUSINESS METHODS === #
+
+    @api.model
+    def _get_company_levels(self, company):
+        """Active levels usable by ``company``, in order."""
+        return self.search(
+            Domain("company_id", "in", [False, company.id]), order="sequence, id"
+        )
+
+    def _get_next_level(self):
+        """The level after this one in its company's chain, or an empty record."""
+        self.ensure_one()
+        levels = self._get_company_levels(self.company_id or self.env.company)
+        higher = levels.filtered(
+            lambda lvl: (lvl.sequence, lvl.id) > (self.sequence, self.id)
+        )
+        return higher[:1]
+
+    def _get_default_template(self):
+        self.ensure_one()
+        return self.template_ids.filtered("active")[:1]
+
+    def action_open_dunnings(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "kpulse_dunning.kpulse_dunning_action"
+        )
+        action["domain"] = [("level_id", "=", self.id)]
+        return action

@@ -1,0 +1,64 @@
+from odoo import api, fields, models
+from odoo.fields import Command
+
+
+class KpulseDunningLine(models.Model):
+    _name = "kpulse.dunning.line"
+    _description = "Payment Reminder Invoice"
+    _order = "invoice_date_due, id"
+
+    dunning_id = fields.Many2one(
+        "kpulse.dunning", string="Reminder", required=True, index=True, ondelete="cascade"
+    )
+    move_id = fields.Many2one(
+        "account.move", string="Invoice", required=True, index=True, ondelete="cascade"
+    )
+    company_id = fields.Many2one(related="dunning_id.company_id", store=True)
+    partner_id = fields.Many2one(related="dunning_id.partner_id")
+    currency_id = fields.Many2one(related="move_id.currency_id")
+    invoice_date = fields.Date(related="move_id.invoice_date")
+    amount_total = fields.Monetary(related="move_id.amount_total")
+    amount_residual = fields.Monetary(
+        string="Amount Due",
+        readonly=True,
+        help="Amount still due on the invoice when the reminder was created.",
+    )
+    current_amount_residual = fields.Monetary(
+        string="Amount Due Now", related="move_id.amount_residual"
+    )
+    invoice_date_due = fields.Date(string="Due Date", readonly=True)
+    days_overdue = fields.Integer(
+        string="Days Late",
+        compute="_compute_days_overdue",
+        store=True,
+        help="Days between the due date and the reminder date.",
+    )
+
+    _unique_move_per_dunning = models.Constraint(
+        "UNIQUE(dunning_id, move_id)",
+        "An invoice appears only once in a reminder.",
+    )
+
+    @api.depends("invoice_date_due", "dunning_id.date")
+    def _compute_days_overdue(self):
+        for line in self:
+            if line.invoice_date_due and line.dunning_id.date:
+                line.days_overdue = max(
+                    (line.dunning_id.date - line.invoice_date_due).days, 0
+                )
+            else:
+                line.days_overdue = 0
+
+    @api.model
+    def _prepare_lines(self, moves):
+        """Commands creating one line per invoice, with today's balance."""
+        return [
+            Command.create(
+                {
+                    "move_id": move.id,
+                    "amount_residual": move.amount_residual,
+                    "invoice_date_due": move.invoice_date_due,
+                }
+            )
+            for move in moves
+        ]

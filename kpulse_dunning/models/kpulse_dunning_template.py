@@ -1,0 +1,83 @@
+from odoo import api, fields, models
+
+
+class KpulseDunningTemplate(models.Model):
+    _name = "kpulse.dunning.template"
+    _inherit = ["mail.render.mixin"]
+    _description = "Reminder Template"
+    _order = "level_sequence, sequence, id"
+    # Like mail.template: rendering is trusted, editing sensitive placeholders
+    # needs the "Mail Template Editor" group.
+    _unrestricted_rendering = True
+
+    name = fields.Char(required=True, translate=True)
+    sequence = fields.Integer(default=10)
+    level_id = fields.Many2one(
+        "kpulse.dunning.level", string="Level", required=True, ondelete="restrict"
+    )
+    level_sequence = fields.Integer(
+        string="Level Order", related="level_id.sequence", store=True
+    )
+    level_color = fields.Integer(string="Level Colour", related="level_id.color")
+    active = fields.Boolean(default=True)
+    company_id = fields.Many2one(
+        "res.company",
+        index=True,
+        help="Leave empty to share the template between all companies.",
+    )
+    subject = fields.Char(
+        translate=True,
+        help="E-mail subject; placeholders such as {{ object.name }} may be used.",
+    )
+    body_html = fields.Html(
+        string="E-mail Body",
+        render_engine="qweb",
+        render_options={"post_process": True},
+        translate=True,
+        sanitize="email_outgoing",
+    )
+    letter_html = fields.Html(
+        string="Letter Content",
+        render_engine="qweb",
+        translate=True,
+        sanitize=False,
+        help="Content of the PDF letter. It is HTML: <br/> breaks a line.",
+    )
+    attach_invoice = fields.Boolean(
+        string="Attach Invoices",
+        default=True,
+        help="Attach the PDF of each invoice concerned to the e-mail.",
+    )
+    lang = fields.Char(default="{{ object.partner_id.lang }}")
+    dunning_count = fields.Integer(compute="_compute_dunning_count")
+
+    # === COMPUTE METHODS === #
+
+    def _compute_render_model(self):
+        self.render_model = "kpulse.dunning"
+
+    def _compute_dunning_count(self):
+        counts = dict(
+            self.env["kpulse.dunning"]._read_group(
+                [("template_id", "in", self.ids)], ["template_id"], ["__count"]
+            )
+        )
+        for template in self:
+            template.dunning_count = counts.get(template, 0)
+
+    # === CRUD === #
+
+    def copy_data(self, default=None):
+        vals_list = super().copy_data(default=default)
+        for template, vals in zip(self, vals_list, strict=True):
+            vals["name"] = self.env._("%s (copy)", template.name)
+        return vals_list
+
+    # === BUSINESS METHODS === #
+
+    @api.model
+    def _get_default_for_level(self, level, company):
+        return self.search(
+            [("level_id", "=", level.id), ("company_id", "in", [False, company.id])],
+            limit=1,
+        )

@@ -1,0 +1,124 @@
+from freezegun import freeze_time
+
+from odoo.exceptions import ValidationError
+from odoo.tests import Form, tagged
+from odoo.tools import mute_logger
+
+from .common import TODAY, KpulseDunningCommon
+
+
+@tagged("post_install", "-at_install")
+@freeze_time(TODAY)
+class TestDunningConfig(KpulseDunningCommon):
+    def test_default_levels(self):
+        levels = self.env["kpulse.dunning.level"].search([])
+        self.assertEqual(levels[:3], self.level_1 | self.level_2 | self.level_3)
+        self.assertEqual(levels[:3].mapped("delay_days"), [7, 21, 45])
+        self.assertEqual(
+            levels[:3].mapped("name"), ["First reminder", "Second reminder", "Formal notice"]
+        )
+        self.assertEqual(len(set(levels[:3].mapped("color"))), 3, "each level has its colour")
+        for level, template in (
+            (self.level_1, self.template_1),
+            (self.level_2, self.template_2),
+            (self.level_3, self.template_3),
+        ):
+            self.assertEqual(level._get_default_template(), template)
+            self.assertIn("Total due", template.body_html)
+
+    def test_default_data_in_french(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env.ref("base.module_kpulse_dunning")._update_translations(["fr_FR"])
+        levels = (self.level_1 | self.level_2 | self.level_3).with_context(lang="fr_FR")
+        self.assertEqual(
+            levels.mapped("name"), ["Relance amiable", "Deuxième relance", "Mise en demeure"]
+        )
+        self.assertIn("Madame, Monsieur", self.template_1.with_context(lang="fr_FR").letter_html)
+
+    def test_level_order_and_validation(self):
+        level = self.env["kpulse.dunning.level"].create(
+            {"name": "Final call", "sequence": 15, "delay_days": 14}
+        )
+        ordered = self.env["kpulse.dunning.level"].search([])
+        self.assertEqual(ordered[:4], self.level_1 | level | self.level_2 | self.level_3)
+        self.assertEqual(self.level_1._get_next_level(), level)
+        self.assertFalse(self.level_3._get_next_level())
+        with self.assertRaisesRegex(ValidationError, "same order"):
+            self.env["kpulse.dunning.level"].create({"name": "Clash", "sequence": 20})
+        with self.assertRaisesRegex(ValidationError, "cannot be negative"):
+            self.env["kpulse.dunning.level"].create(
+                {"name": "Negative", "sequence": 99, "delay_days": -1}
+            )
+        # An archived level frees its order.
+        level.active = False
+        self.env["kpulse.dunning.level"].create({"name": "Again", "sequence": 15})
+
+    def test_level_form(self):
+        with Form(self.env["kpulse.dunning.level"]) as form:
+            form.name = "Phone call"
+            form.sequence = 40
+            form.delay_days = 60
+            form.color = 4
+        level = form.record
+        self.assertEqual(level.color, 4)
+        self.assertEqual(self.level_3._get_next_level(), level)
+
+    def test_template_rendering(self):
+        invoices = self._overdue_invoice(20, 1200.0) | self._overdue_invoice(10, 300.0)
+        dunning = self._create_dunnings(invoices, grouping="partner")
+        self.assertEqual(len(dunning), 1)
+        subject = self.template_1._render_field("subject", dunning.ids, compute_lang=True)
+        self.assertEqual(
+            subject[dunning.id],
+            f"{self.env.company.name}: payment reminder {dunning.name}",
+        )
+        body = self.template_1._render_field("body_html", dunning.ids, compute_lang=True)[
+            dunning.id
+        ]
+        self.assertIn("Dear Brasserie Dupont", body)
+        for invoice in invoices:
+            self.assertIn(invoice.name, body)
+        self.assertIn("1,500.00", body, "the total due is listed")
+
+    def test_template_rendering_language(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env.ref("base.module_kpulse_dunning")._update_translations(["fr_FR"])
+        self.customer.lang = "fr_FR"
+        dunning = self._create_dunnings(self._overdue_invoice(20))
+        body = self.template_1._render_field("body_html", dunning.ids, compute_lang=True)[
+            dunning.id
+        ]
+        self.assertIn("Total dû", body)
+
+    @mute_logger("odoo.sql_db")
+    def test_views_and_actions_open(self):
+        for model in ("kpulse.dunning", "kpulse.dunning.level", "kpulse.dunning.template"):
+            views = self.env[model].get_views(
+                [(False, "list"), (False, "form"), (False, "search")]
+            )
+            self.assertEqual(set(views["views"]), {"list", "form", "search"})
+        self.env["kpulse.dunning"].get_views([(False, "kanban")])
+        for xmlid in (
+            "kpulse_dunning.kpulse_dunning_action",
+            "kpulse_dunning.kpulse_dunning_level_action",
+            "kpulse_dunning.kpulse_dunning_template_action",
+            "kpulse_dunning.account_move_action_kpulse_to_dun",
+        ):
+            action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
+            self.env[action["res_model"]].search(action.get("domain") or [], limit=1)
+        for menu in (
+            "kpulse_dunning.kpulse_dunning_menu",
+            "kpulse_dunning.kpulse_dunning_menu_invoicing",
+            "kpulse_dunning.kpulse_dunning_level_menu",
+            "kpulse_dunning.kpulse_dunning_template_menu",
+        ):
+            self.assertTrue(self.env.ref(menu).action)
+        settings = self.env["res.config.settings"].create({"kpulse_dunning_grouping": "partner"})
+        settings.execute()
+        self.assertEqual(self.env.company.kpulse_dunning_grouping, "partner")
+        self.assertIn(
+            "kpulse_dunning_grouping",
+            self.env["res.config.settings"].get_views([(False, "form")])["views"]["form"][
+                "arch"
+            ],
+        )

@@ -1,0 +1,138 @@
+from collections import Counter
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+
+class KpulseDunningCreate(models.TransientModel):
+    _name = "kpulse.dunning.create"
+    _description = "Create Payment Reminders"
+
+    move_ids = fields.Many2many(
+        "account.move",
+        string="Invoices",
+        domain=[("kpulse_can_be_dunned", "=", True)],
+    )
+    move_count = fields.Integer(compute="_compute_move_count")
+    template_id = fields.Many2one(
+        "kpulse.dunning.template",
+        string="Reminder Template",
+        compute="_compute_template_id",
+        store=True,
+        readonly=False,
+        required=True,
+        help="The same template is used for every reminder created.",
+    )
+    level_id = fields.Many2one(related="template_id.level_id")
+    level_color = fields.Integer(related="template_id.level_id.color")
+    grouping = fields.Selection(
+        [
+            ("invoice", "One reminder per invoice"),
+            ("partner", "One reminder per customer"),
+        ],
+        default=lambda self: self.env.company.kpulse_dunning_grouping,
+        required=True,
+    )
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        context = self.env.context
+        if (
+            "move_ids" in fields_list
+            and not values.get("move_ids")
+            and context.get("active_model") == "account.move"
+            and context.get("active_ids")
+        ):
+            moves = self.env["account.move"].browse(context["active_ids"])
+            moves._kpulse_check_can_be_dunned()
+            values["move_ids"] = [fields.Command.set(moves.ids)]
+        return values
+
+    @api.depends("move_ids")
+    def _compute_move_count(self):
+        for wizard in self:
+            wizard.move_count = len(wizard.move_ids)
+
+    @api.depends("move_ids")
+    def _compute_template_id(self):
+        for wizard in self:
+            proposed = Counter(wizard.move_ids.kpulse_proposed_level_id)
+            if not proposed:
+                continue
+            level = proposed.most_common(1)[0][0]
+            wizard.template_id = level._get_default_template()
+
+    def action_create(self):
+        self.ensure_one()
+        dunnings, duplicates = self._create_dunnings()
+        action = self.env["kpulse.dunning"]._open_dunnings(dunnings)
+        if not duplicates:
+            return action
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Payment reminders"),
+                "message": self.env._(
+                    "%(count)s reminder(s) created. These invoices already have a "
+                    "reminder to send at level “%(level)s” and were left out: "
+                    "%(invoices)s",
+                    count=len(dunnings),
+                    level=self.template_id.level_id.name,
+                    invoices=", ".join(duplicates.mapped("name")),
+                ),
+                "type": "warning",
+                "sticky": True,
+                "next": action,
+            },
+        }
+
+    def _create_dunnings(self):
+        """Create the reminders; return them and the invoices left out as
+        they already have a reminder to send at this level."""
+        if not self.move_ids:
+            raise UserError(self.env._("Select at least one invoice to remind."))
+        self.move_ids._kpulse_check_can_be_dunned()
+        template = self.template_id
+        other_company = self.move_ids.company_id - template.company_id
+        if template.company_id and other_company:
+            raise UserError(
+                self.env._(
+                    "The template “%(template)s” belongs to another company than "
+                    "some invoices (%(companies)s).",
+                    template=template.name,
+                    companies=", ".join(other_company.mapped("name")),
+                )
+            )
+        duplicates = (
+            self.env["kpulse.dunning.line"]
+            .search(
+                [
+                    ("move_id", "in", self.move_ids.ids),
+                    ("dunning_id.state", "=", "draft"),
+                    ("dunning_id.level_id", "=", template.level_id.id),
+                ]
+            )
+            .move_id
+        )
+        Line = self.env["kpulse.dunning.line"]
+        vals_list = [
+            {
+                "partner_id": moves.commercial_partner_id.id,
+                "company_id": moves.company_id.id,
+                "currency_id": moves.currency_id.id,
+                "level_id": template.level_id.id,
+                "template_id": template.id,
+                "line_ids": Line._prepare_lines(moves),
+            }
+            for moves in self._group_moves(self.move_ids - duplicates)
+        ]
+        return self.env["kpulse.dunning"].create(vals_list), duplicates
+
+    def _group_moves(self, moves):
+        if self.grouping == "partner":
+            return moves.grouped(
+                lambda m: (m.commercial_partner_id, m.currency_id, m.company_id)
+            ).values()
+        return list(moves)

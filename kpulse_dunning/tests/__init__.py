@@ -5,4 +5,3 @@ from . import test_dunning_create
 from . import test_dunning_escalate
 from . import test_dunning_send
 from . import test_dunning_letter
-from . import test_dunning_ui

@@ -1,3 +1,5 @@
+from ast import literal_eval
+
 from freezegun import freeze_time
 
 from odoo.exceptions import ValidationError
@@ -105,7 +107,7 @@ class TestDunningConfig(KpulseDunningCommon):
             "kpulse_dunning.account_move_action_kpulse_to_dun",
         ):
             action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
-            self.env[action["res_model"]].search(action.get("domain") or [], limit=1)
+            self.env[action["res_model"]].search(literal_eval(action.get("domain") or "[]"), limit=1)
         for menu in (
             "kpulse_dunning.kpulse_dunning_menu",
             "kpulse_dunning.kpulse_dunning_menu_invoicing",

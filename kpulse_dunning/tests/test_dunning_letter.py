@@ -1,0 +1,56 @@
+import io
+
+from freezegun import freeze_time
+
+from odoo.tests import tagged
+from odoo.tools import html2plaintext
+from odoo.tools.pdf import PdfFileReader
+
+from .common import TODAY, KpulseDunningCommon
+
+
+@tagged("post_install", "-at_install")
+@freeze_time(TODAY)
+class TestDunningLetter(KpulseDunningCommon):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.invoice = cls._overdue_invoice(30, 1234.5)
+        cls.invoice_2 = cls._overdue_invoice(50, 99.0, partner=cls.customer_2)
+        cls.dunnings = cls._create_dunnings(cls.invoice | cls.invoice_2)
+
+    def test_letter_text(self):
+        html = self.env["ir.actions.report"]._render_qweb_html(
+            "kpulse_dunning.action_report_dunning_letter", self.dunnings.ids
+        )[0]
+        text = html2plaintext(html.decode())
+        self.assertIn(self.env.company.name, text)
+        self.assertIn("Brasserie Dupont", text)
+        self.assertIn("12 rue des Lilas", text)
+        self.assertIn("Atelier Martin", text)
+        self.assertIn("First reminder", text)
+        self.assertIn("are still unpaid", text, "the template's letter content")
+        self.assertIn(self.invoice.name, text)
+        self.assertIn(self.invoice_2.name, text)
+        self.assertIn("1,234.50", text)
+        self.assertIn("Total due", text)
+        self.assertIn("06/15/2026", text, "place and date")
+        self.assertEqual(html.decode().count("o_kpulse_letter_anchor"), 2)
+
+    def test_letters_as_real_pdf(self):
+        with self.allow_pdf_render():
+            pdfs = self.dunnings.with_context(force_report_rendering=True)._render_letter_pdfs()
+            merged = self.env["ir.actions.report"].with_context(
+                force_report_rendering=True
+            )._render_qweb_pdf("kpulse_dunning.action_report_dunning_letter", self.dunnings.ids)[0]
+        self.assertEqual(set(pdfs), set(self.dunnings.ids))
+        for pdf in pdfs.values():
+            self.assertTrue(pdf.startswith(b"%PDF"))
+            self.assertEqual(PdfFileReader(io.BytesIO(pdf)).getNumPages(), 1)
+        self.assertTrue(merged.startswith(b"%PDF"))
+        self.assertEqual(PdfFileReader(io.BytesIO(merged)).getNumPages(), 2)
+
+    def test_print_action(self):
+        action = self.dunnings.action_print()
+        self.assertEqual(action["report_name"], "kpulse_dunning.report_dunning_letter")
+        self.assertEqual(action["context"]["active_ids"], self.dunnings.ids)

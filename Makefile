@@ -1,0 +1,21 @@
+# Developer entry points; the work is done by the scripts in scripts/.
+ODOO_SRC ?= $(HOME)/.cache/kpulse_dunning/odoo-19.0
+VENV ?= .venv
+export ODOO_SRC VENV
+
+.PHONY: setup run test lint clean-db
+
+setup:
+	bash scripts/setup.sh
+
+run:
+	bash scripts/run.sh
+
+test:
+	bash scripts/test.sh
+
+lint:
+	bash scripts/lint.sh
+
+clean-db:
+	bash scripts/clean_db.sh

@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The test command: install the addon with its tests into a fresh database,
+# summarise Odoo's log, then lint. Ends with one line "N passed, M failed".
+# Env: TEST_DB (kpulse_test), TEST_TAGS (/kpulse_dunning), TEST_HTTP_PORT (8169).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+TEST_DB="${TEST_DB:-kpulse_test}"
+TEST_TAGS="${TEST_TAGS:-/$MODULE}"
+# Not 8069: a dev server from `make run` may hold that port.
+TEST_HTTP_PORT="${TEST_HTTP_PORT:-8169}"
+LOG="$REPO_ROOT/var/log/test.log"
+
+# Odoo's closing line (odoo/tests/result.py + odoo/service/server.py), e.g.
+# "... INFO kpulse_test odoo.tests.result: 0 failed, 0 error(s) of 57 tests when loading database 'kpulse_test'"
+SUMMARY_RE='odoo\.tests\.result: ([0-9]+) failed, ([0-9]+) error\(s\) of ([0-9]+) tests when loading database'
+# Log lines are "DATE TIME PID LEVEL DB LOGGER: message".
+LOG_ERROR_RE='^[0-9-]+ [0-9:,]+ [0-9]+ (ERROR|CRITICAL) '
+# Failing tests log ERROR under their own module (...tests.test_x) and are already counted.
+TEST_LOGGER_RE=' (ERROR|CRITICAL) [^ ]+ ([^ ]*\.)?tests(\.[^ ]*)?: '
+
+# summarize LOG: sets total, passed, bad (failed + errors) and log_errors.
+summarize() {
+    local line
+    total=0 failed=0 errors=0
+    line="$(grep -E "$SUMMARY_RE" "$1" | tail -n 1 || true)"
+    if [[ $line =~ $SUMMARY_RE ]]; then
+        failed=${BASH_REMATCH[1]} errors=${BASH_REMATCH[2]} total=${BASH_REMATCH[3]}
+    fi
+    passed=$((total - failed - errors))
+    [ "$passed" -ge 0 ] || passed=0  # class-level errors are not counted in "tests"
+    bad=$((failed + errors))
+    # ERROR/CRITICAL outside the tests (an install or load error) fail the run too.
+    log_errors="$(grep -E "$LOG_ERROR_RE" "$1" | grep -vE "$TEST_LOGGER_RE" || true)"
+    if [ -n "$log_errors" ]; then bad=$((bad + 1)); fi
+}
+
+main() {
+    cd "$REPO_ROOT"
+    mkdir -p var/log
+    ensure_postgres
+
+    say "fresh database $TEST_DB (Odoo creates it; no demo data)"
+    dropdb --if-exists --force "$TEST_DB"
+    rm -rf "$DATA_DIR/filestore/$TEST_DB"
+
+    say "installing $MODULE with tests $TEST_TAGS; log: var/log/test.log"
+    local odoo_rc lint_rc status=0
+    set +e
+    odoo -d "$TEST_DB" -i "$MODULE" --test-enable --test-tags "$TEST_TAGS" \
+        --stop-after-init --http-interface=127.0.0.1 --http-port "$TEST_HTTP_PORT" \
+        --log-level=test 2>&1 | tee "$LOG"
+    odoo_rc=${PIPESTATUS[0]}
+    set -e
+    summarize "$LOG"
+
+    say "lint"
+    bash "$REPO_ROOT/scripts/lint.sh" && lint_rc=0 || lint_rc=$?
+
+    if [ -n "$log_errors" ]; then
+        say "FAIL: ERROR/CRITICAL log lines outside the tests:"
+        printf '%s\n' "$log_errors" | head -n 20
+        status=1
+    fi
+    if [ "$odoo_rc" -ne 0 ]; then say "FAIL: odoo exited with status $odoo_rc"; status=1; fi
+    if [ "$total" -eq 0 ]; then say "FAIL: no test ran"; status=1; fi
+    if [ "$bad" -gt 0 ]; then status=1; fi
+    if [ "$lint_rc" -ne 0 ]; then say "FAIL: lint (exit $lint_rc)"; status=1; fi
+    echo "$passed passed, $bad failed"
+    return "$status"
+}
+
+# Run only when executed, so the parser can be sourced and tried on a sample log.
+if [ "${BASH_SOURCE[0]}" = "$0" ]; then main "$@"; fi

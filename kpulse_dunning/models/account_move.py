@@ -62,8 +62,12 @@ class AccountMove(models.Model):
         # Create the stored columns empty: no reminder exists at install, so
         # computing them for every existing move would only cost time.
         if not column_exists(self.env.cr, "account_move", "kpulse_dunning_level_id"):
-            create_column(self.env.cr, "account_move", "kpulse_dunning_level_id", "int4")
-            create_column(self.env.cr, "account_move", "kpulse_last_dunning_date", "date")
+            create_column(
+                self.env.cr, "account_move", "kpulse_dunning_level_id", "int4"
+            )
+            create_column(
+                self.env.cr, "account_move", "kpulse_last_dunning_date", "date"
+            )
         return super()._auto_init()
 
     # === COMPUTE METHODS === #
@@ -144,9 +148,8 @@ class AccountMove(models.Model):
 
     def _kpulse_is_settled(self):
         self.ensure_one()
-        return (
-            self.payment_state in SETTLED_PAYMENT_STATES
-            or self.currency_id.is_zero(self.amount_residual)
+        return self.payment_state in SETTLED_PAYMENT_STATES or self.currency_id.is_zero(
+            self.amount_residual
         )
 
     def _kpulse_next_level(self, levels):
@@ -161,7 +164,9 @@ class AccountMove(models.Model):
             lambda lvl: not current
             or (lvl.sequence, lvl.id) > (current.sequence, current.id)
         )
-        reached = higher.filtered(lambda lvl: lvl.delay_days <= self.kpulse_days_overdue)
+        reached = higher.filtered(
+            lambda lvl: lvl.delay_days <= self.kpulse_days_overdue
+        )
         return reached[-1:] or higher[:1]
 
     def _kpulse_refusal_reason(self):
@@ -173,14 +178,16 @@ class AccountMove(models.Model):
             return self.env._("not posted")
         if self._kpulse_is_settled():
             return self.env._("already paid")
-        if not self.invoice_date_due or self.invoice_date_due >= fields.Date.context_today(
-            self
+        if (
+            not self.invoice_date_due
+            or self.invoice_date_due >= fields.Date.context_today(self)
         ):
             return self.env._("not yet due")
         if self.kpulse_dunning_blocked:
             return self.env._(
                 "reminders blocked (%(reason)s)",
-                reason=self.kpulse_dunning_block_reason or self.env._("no reason given"),
+                reason=self.kpulse_dunning_block_reason
+                or self.env._("no reason given"),
             )
         return False
 

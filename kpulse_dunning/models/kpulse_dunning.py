@@ -131,7 +131,9 @@ class KpulseDunning(models.Model):
     @api.depends("line_ids.move_id.amount_residual")
     def _compute_amount_residual(self):
         for dunning in self:
-            dunning.amount_residual = sum(dunning.line_ids.move_id.mapped("amount_residual"))
+            dunning.amount_residual = sum(
+                dunning.line_ids.move_id.mapped("amount_residual")
+            )
 
     # === CRUD === #
 
@@ -196,7 +198,7 @@ class KpulseDunning(models.Model):
         return self._open_dunnings(self._action_escalate())
 
     def action_print(self):
-        return self.env.ref(LETTER_REPORT).report_action(self)
+        return self.env.ref(LETTER_REPORT).report_action(self, config=False)
 
     def action_cancel(self):
         self.filtered(lambda d: d.state in ("draft", "failed")).state = "cancel"
@@ -307,9 +309,7 @@ class KpulseDunning(models.Model):
     def _render_template_fields(self, template):
         subjects = template._render_field("subject", self.ids, compute_lang=True)
         bodies = template._render_field("body_html", self.ids, compute_lang=True)
-        return {
-            dunning: (subjects[dunning.id], bodies[dunning.id]) for dunning in self
-        }
+        return {dunning: (subjects[dunning.id], bodies[dunning.id]) for dunning in self}
 
     def _render_letter_bodies(self, failures=None):
         """Letter content of every reminder, rendered from its template."""
@@ -320,7 +320,9 @@ class KpulseDunning(models.Model):
                 continue
             try:
                 letters.update(
-                    template._render_field("letter_html", dunnings.ids, compute_lang=True)
+                    template._render_field(
+                        "letter_html", dunnings.ids, compute_lang=True
+                    )
                 )
             except UserError:
                 if failures is None:
@@ -406,7 +408,7 @@ class KpulseDunning(models.Model):
 
     def _letter_filename(self):
         self.ensure_one()
-        return "%s.pdf" % self.name.replace("/", "_")
+        return "{}.pdf".format(self.name.replace("/", "_"))
 
     def _invoice_pdfs(self):
         """PDF of each invoice to attach, reusing the stored invoice PDF."""
@@ -415,7 +417,10 @@ class KpulseDunning(models.Model):
         to_render = self.env["account.move"]
         for move in moves:
             if move.invoice_pdf_report_id:
-                pdfs[move] = (move.invoice_pdf_report_id.name, move.invoice_pdf_report_id.raw)
+                pdfs[move] = (
+                    move.invoice_pdf_report_id.name,
+                    move.invoice_pdf_report_id.raw,
+                )
             else:
                 to_render |= move
         Report = self.env["ir.actions.report"]
@@ -433,7 +438,7 @@ class KpulseDunning(models.Model):
             attachments = [(dunning._letter_filename(), pdfs[dunning.id])]
             if dunning.template_id.attach_invoice:
                 attachments += [invoice_pdfs[move] for move in dunning.line_ids.move_id]
-            dunning.message_post(
+            dunning.with_context(mail_notify_force_send=False).message_post(
                 body=body,
                 subject=subject,
                 partner_ids=dunning.partner_invoice_id.ids,
@@ -443,7 +448,11 @@ class KpulseDunning(models.Model):
                 email_layout_xmlid="mail.mail_notification_light",
             )
         self.write(
-            {"state": "sent", "sent_date": fields.Datetime.now(), "failure_reason": False}
+            {
+                "state": "sent",
+                "sent_date": fields.Datetime.now(),
+                "failure_reason": False,
+            }
         )
         self._log_on_invoices()
 
@@ -475,7 +484,9 @@ class KpulseDunning(models.Model):
             lines.append(
                 self.env._("%(count)s reminder(s) failed:", count=len(failures))
             )
-            lines += [f"{dunning.name}: {reason}" for dunning, reason in failures.items()]
+            lines += [
+                f"{dunning.name}: {reason}" for dunning, reason in failures.items()
+            ]
         if paid:
             lines.append(
                 self.env._(
@@ -531,7 +542,9 @@ class KpulseDunning(models.Model):
         vals_list = []
         for dunning in to_escalate:
             level = next_levels[dunning.level_id]
-            moves = dunning.line_ids.move_id.filtered(lambda m: not m._kpulse_is_settled())
+            moves = dunning.line_ids.move_id.filtered(
+                lambda m: not m._kpulse_is_settled()
+            )
             vals_list.append(
                 {
                     "partner_id": dunning.partner_id.id,

@@ -29,11 +29,6 @@ class KpulseDunningLevel(models.Model):
     template_ids = fields.One2many("kpulse.dunning.template", "level_id")
     dunning_count = fields.Integer(compute="_compute_dunning_count")
 
-    _check_delay_days = models.Constraint(
-        "CHECK(delay_days >= 0)",
-        "The delay of a reminder level cannot be negative.",
-    )
-
     # === COMPUTE METHODS === #
 
     def _compute_dunning_count(self):

@@ -8,7 +8,11 @@ class KpulseDunningLine(models.Model):
     _order = "invoice_date_due, id"
 
     dunning_id = fields.Many2one(
-        "kpulse.dunning", string="Reminder", required=True, index=True, ondelete="cascade"
+        "kpulse.dunning",
+        string="Reminder",
+        required=True,
+        index=True,
+        ondelete="cascade",
     )
     move_id = fields.Many2one(
         "account.move", string="Invoice", required=True, index=True, ondelete="cascade"

@@ -48,7 +48,6 @@ class KpulseDunningTemplate(models.Model):
         default=True,
         help="Attach the PDF of each invoice concerned to the e-mail.",
     )
-    lang = fields.Char(default="{{ object.partner_id.lang }}")
     dunning_count = fields.Integer(compute="_compute_dunning_count")
 
     # === COMPUTE METHODS === #

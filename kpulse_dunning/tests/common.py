@@ -48,7 +48,9 @@ class KpulseDunningCommon(AccountTestInvoicingCommon):
         )
 
     @classmethod
-    def _overdue_invoice(cls, days_late, amount=1000.0, partner=None, post=True, **kwargs):
+    def _overdue_invoice(
+        cls, days_late, amount=1000.0, partner=None, post=True, **kwargs
+    ):
         """A customer invoice due ``days_late`` days before ``TODAY``."""
         due = TODAY - timedelta(days=days_late)
         return cls._create_invoice(
@@ -59,7 +61,12 @@ class KpulseDunningCommon(AccountTestInvoicingCommon):
             invoice_payment_term_id=False,
             invoice_line_ids=[
                 Command.create(
-                    {"name": "Consulting", "quantity": 1, "price_unit": amount, "tax_ids": []}
+                    {
+                        "name": "Consulting",
+                        "quantity": 1,
+                        "price_unit": amount,
+                        "tax_ids": [],
+                    }
                 )
             ],
             post=post,
@@ -83,6 +90,8 @@ class KpulseDunningCommon(AccountTestInvoicingCommon):
         return (
             cls.env["account.payment.register"]
             .with_context(active_model="account.move", active_ids=invoice.ids)
-            .create({"amount": amount or invoice.amount_residual, "payment_date": TODAY})
+            .create(
+                {"amount": amount or invoice.amount_residual, "payment_date": TODAY}
+            )
             ._create_payments()
         )

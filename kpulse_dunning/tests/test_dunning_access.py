@@ -14,29 +14,40 @@ class TestDunningAccess(KpulseDunningCommon):
         super().setUpClass()
         company = cls.env.company
         cls.salesman = new_test_user(
-            cls.env, login="kpulse_salesman", groups="sales_team.group_sale_salesman",
+            cls.env,
+            login="kpulse_salesman",
+            groups="sales_team.group_sale_salesman",
             company_id=company.id,
         )
         cls.billing_admin = new_test_user(
-            cls.env, login="kpulse_billing_admin", groups="account.group_account_manager",
+            cls.env,
+            login="kpulse_billing_admin",
+            groups="account.group_account_manager",
             company_id=company.id,
         )
         cls.sales_admin = new_test_user(
-            cls.env, login="kpulse_sales_admin", groups="sales_team.group_sale_manager",
+            cls.env,
+            login="kpulse_sales_admin",
+            groups="sales_team.group_sale_manager",
             company_id=company.id,
         )
         cls.other_company = cls.setup_other_company()["company"]
         cls.other_user = new_test_user(
-            cls.env, login="kpulse_other", groups="account.group_account_invoice",
-            company_id=cls.other_company.id, company_ids=cls.other_company.ids,
+            cls.env,
+            login="kpulse_other",
+            groups="account.group_account_invoice",
+            company_id=cls.other_company.id,
+            company_ids=cls.other_company.ids,
         )
         cls.dunning = cls._create_dunnings(cls._overdue_invoice(10))
 
     def test_billing_user_creates_and_sends(self):
         Dunning = self.env["kpulse.dunning"].with_user(self.billing_user)
         invoice = self._overdue_invoice(12)
-        wizard = self.env["kpulse.dunning.create"].with_user(self.billing_user).create(
-            {"move_ids": invoice.ids, "template_id": self.template_1.id}
+        wizard = (
+            self.env["kpulse.dunning.create"]
+            .with_user(self.billing_user)
+            .create({"move_ids": invoice.ids, "template_id": self.template_1.id})
         )
         dunnings, _duplicates = wizard._create_dunnings()
         self.assertEqual(dunnings.state, "draft")
@@ -66,19 +77,25 @@ class TestDunningAccess(KpulseDunningCommon):
 
     def test_admins_configure(self):
         for admin in (self.billing_admin, self.sales_admin):
-            level = self.env["kpulse.dunning.level"].with_user(admin).create(
-                {"name": f"Level of {admin.login}", "sequence": 100 + admin.id}
+            level = (
+                self.env["kpulse.dunning.level"]
+                .with_user(admin)
+                .create({"name": f"Level of {admin.login}", "sequence": 100 + admin.id})
             )
-            template = self.env["kpulse.dunning.template"].with_user(admin).create(
-                {
-                    "name": "Call us",
-                    "level_id": level.id,
-                    "subject": "Reminder {{ object.name }}",
-                    "body_html": "<p>Hello <t t-out='object.partner_id.name'/></p>",
-                }
+            template = (
+                self.env["kpulse.dunning.template"]
+                .with_user(admin)
+                .create(
+                    {
+                        "name": "Call us",
+                        "level_id": level.id,
+                        "subject": "Reminder {{ object.name }}",
+                        "body_html": "<p>Hello <t t-out='object.partner_id.name'/></p>",
+                    }
+                )
             )
             self.assertEqual(level._get_default_template(), template)
-            # As in mail templates, sensitive expressions need the template editor group.
+            # Like mail templates: sensitive expressions need the editor group.
             with self.assertRaisesRegex(AccessError, "Mail Template Editor"):
                 template.body_html = "<p><t t-out='object.partner_id.email'/></p>"
 
@@ -88,4 +105,7 @@ class TestDunningAccess(KpulseDunningCommon):
         with self.assertRaises(AccessError):
             self.dunning.with_user(self.other_user).read(["name"])
         # Shared default levels stay visible to every company.
-        self.assertIn(self.level_1, self.env["kpulse.dunning.level"].with_user(self.other_user).search([]))
+        self.assertIn(
+            self.level_1,
+            self.env["kpulse.dunning.level"].with_user(self.other_user).search([]),
+        )

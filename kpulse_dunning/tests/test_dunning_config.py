@@ -17,9 +17,12 @@ class TestDunningConfig(KpulseDunningCommon):
         self.assertEqual(levels[:3], self.level_1 | self.level_2 | self.level_3)
         self.assertEqual(levels[:3].mapped("delay_days"), [7, 21, 45])
         self.assertEqual(
-            levels[:3].mapped("name"), ["First reminder", "Second reminder", "Formal notice"]
+            levels[:3].mapped("name"),
+            ["First reminder", "Second reminder", "Formal notice"],
         )
-        self.assertEqual(len(set(levels[:3].mapped("color"))), 3, "each level has its colour")
+        self.assertEqual(
+            len(set(levels[:3].mapped("color"))), 3, "each level has its colour"
+        )
         for level, template in (
             (self.level_1, self.template_1),
             (self.level_2, self.template_2),
@@ -33,16 +36,21 @@ class TestDunningConfig(KpulseDunningCommon):
         self.env.ref("base.module_kpulse_dunning")._update_translations(["fr_FR"])
         levels = (self.level_1 | self.level_2 | self.level_3).with_context(lang="fr_FR")
         self.assertEqual(
-            levels.mapped("name"), ["Relance amiable", "Deuxième relance", "Mise en demeure"]
+            levels.mapped("name"),
+            ["Relance amiable", "Deuxième relance", "Mise en demeure"],
         )
-        self.assertIn("Madame, Monsieur", self.template_1.with_context(lang="fr_FR").letter_html)
+        self.assertIn(
+            "Madame, Monsieur", self.template_1.with_context(lang="fr_FR").letter_html
+        )
 
     def test_level_order_and_validation(self):
         level = self.env["kpulse.dunning.level"].create(
             {"name": "Final call", "sequence": 15, "delay_days": 14}
         )
         ordered = self.env["kpulse.dunning.level"].search([])
-        self.assertEqual(ordered[:4], self.level_1 | level | self.level_2 | self.level_3)
+        self.assertEqual(
+            ordered[:4], self.level_1 | level | self.level_2 | self.level_3
+        )
         self.assertEqual(self.level_1._get_next_level(), level)
         self.assertFalse(self.level_3._get_next_level())
         with self.assertRaisesRegex(ValidationError, "same order"):
@@ -69,14 +77,16 @@ class TestDunningConfig(KpulseDunningCommon):
         invoices = self._overdue_invoice(20, 1200.0) | self._overdue_invoice(10, 300.0)
         dunning = self._create_dunnings(invoices, grouping="partner")
         self.assertEqual(len(dunning), 1)
-        subject = self.template_1._render_field("subject", dunning.ids, compute_lang=True)
+        subject = self.template_1._render_field(
+            "subject", dunning.ids, compute_lang=True
+        )
         self.assertEqual(
             subject[dunning.id],
             f"{self.env.company.name}: payment reminder {dunning.name}",
         )
-        body = self.template_1._render_field("body_html", dunning.ids, compute_lang=True)[
-            dunning.id
-        ]
+        body = self.template_1._render_field(
+            "body_html", dunning.ids, compute_lang=True
+        )[dunning.id]
         self.assertIn("Dear Brasserie Dupont", body)
         for invoice in invoices:
             self.assertIn(invoice.name, body)
@@ -87,14 +97,18 @@ class TestDunningConfig(KpulseDunningCommon):
         self.env.ref("base.module_kpulse_dunning")._update_translations(["fr_FR"])
         self.customer.lang = "fr_FR"
         dunning = self._create_dunnings(self._overdue_invoice(20))
-        body = self.template_1._render_field("body_html", dunning.ids, compute_lang=True)[
-            dunning.id
-        ]
+        body = self.template_1._render_field(
+            "body_html", dunning.ids, compute_lang=True
+        )[dunning.id]
         self.assertIn("Total dû", body)
 
     @mute_logger("odoo.sql_db")
     def test_views_and_actions_open(self):
-        for model in ("kpulse.dunning", "kpulse.dunning.level", "kpulse.dunning.template"):
+        for model in (
+            "kpulse.dunning",
+            "kpulse.dunning.level",
+            "kpulse.dunning.template",
+        ):
             views = self.env[model].get_views(
                 [(False, "list"), (False, "form"), (False, "search")]
             )
@@ -107,7 +121,9 @@ class TestDunningConfig(KpulseDunningCommon):
             "kpulse_dunning.account_move_action_kpulse_to_dun",
         ):
             action = self.env["ir.actions.act_window"]._for_xml_id(xmlid)
-            self.env[action["res_model"]].search(literal_eval(action.get("domain") or "[]"), limit=1)
+            self.env[action["res_model"]].search(
+                literal_eval(action.get("domain") or "[]"), limit=1
+            )
         for menu in (
             "kpulse_dunning.kpulse_dunning_menu",
             "kpulse_dunning.kpulse_dunning_menu_invoicing",
@@ -115,12 +131,11 @@ class TestDunningConfig(KpulseDunningCommon):
             "kpulse_dunning.kpulse_dunning_template_menu",
         ):
             self.assertTrue(self.env.ref(menu).action)
-        settings = self.env["res.config.settings"].create({"kpulse_dunning_grouping": "partner"})
-        settings.execute()
-        self.assertEqual(self.env.company.kpulse_dunning_grouping, "partner")
-        self.assertIn(
-            "kpulse_dunning_grouping",
-            self.env["res.config.settings"].get_views([(False, "form")])["views"]["form"][
-                "arch"
-            ],
+        Settings = self.env["res.config.settings"].with_user(
+            self.env.ref("base.user_admin")
         )
+        Settings.create({"kpulse_dunning_grouping": "partner"}).execute()
+        self.assertEqual(Settings.env.company.kpulse_dunning_grouping, "partner")
+        arch = Settings.get_views([(False, "form")])["views"]["form"]["arch"]
+        self.assertIn("kpulse_dunning_grouping", arch)
+        self.assertIn("Reminder levels", arch)

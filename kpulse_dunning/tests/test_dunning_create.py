@@ -22,7 +22,11 @@ class TestDunningCreate(KpulseDunningCommon):
         candidates = self.env["account.move"].search(literal_eval(action["domain"]))
         self.assertEqual(candidates, early | late_10 | late_30 | late_60)
         self.assertEqual(late_30.kpulse_days_overdue, 30)
-        self.assertEqual(early.kpulse_proposed_level_id, self.level_1, "first level when none reached")
+        self.assertEqual(
+            early.kpulse_proposed_level_id,
+            self.level_1,
+            "first level when none reached",
+        )
         self.assertEqual(late_10.kpulse_proposed_level_id, self.level_1)
         self.assertEqual(late_30.kpulse_proposed_level_id, self.level_2)
         self.assertEqual(late_60.kpulse_proposed_level_id, self.level_3)
@@ -58,7 +62,7 @@ class TestDunningCreate(KpulseDunningCommon):
         self.assertEqual(dunnings.move_ids, invoices)
         self.assertTrue(all(d.name.startswith("REM/2026/") for d in dunnings))
         self.assertEqual(len(set(dunnings.mapped("name"))), 3)
-        line = dunnings.line_ids.filtered(lambda l: l.move_id == invoices[1])
+        line = dunnings.line_ids.filtered(lambda rec: rec.move_id == invoices[1])
         self.assertEqual(line.days_overdue, 20)
         self.assertEqual(line.amount_residual, 1000.0)
         found = self.env["kpulse.dunning"].search([("move_ids", "in", invoices[0].ids)])
@@ -69,7 +73,10 @@ class TestDunningCreate(KpulseDunningCommon):
         other = self._overdue_invoice(15, 40.0, partner=self.customer_2)
         self.env.company.kpulse_dunning_grouping = "partner"
         wizard = self.env["kpulse.dunning.create"].create(
-            {"move_ids": [Command.set((invoices | other).ids)], "template_id": self.template_1.id}
+            {
+                "move_ids": [Command.set((invoices | other).ids)],
+                "template_id": self.template_1.id,
+            }
         )
         self.assertEqual(wizard.grouping, "partner")
         dunnings = self.env["kpulse.dunning"].search(wizard.action_create()["domain"])
@@ -77,13 +84,21 @@ class TestDunningCreate(KpulseDunningCommon):
         grouped = dunnings.filtered(lambda d: d.partner_id == self.customer)
         self.assertEqual(grouped.move_ids, invoices)
         self.assertEqual(grouped.amount_residual, 350.0)
-        self.assertEqual(dunnings.filtered(lambda d: d.partner_id == self.customer_2).amount_residual, 40.0)
+        self.assertEqual(
+            dunnings.filtered(
+                lambda d: d.partner_id == self.customer_2
+            ).amount_residual,
+            40.0,
+        )
 
     def test_no_duplicate_draft_at_same_level(self):
         first, second = self._overdue_invoice(10), self._overdue_invoice(11)
         self._create_dunnings(first)
         wizard = self.env["kpulse.dunning.create"].create(
-            {"move_ids": [Command.set((first | second).ids)], "template_id": self.template_1.id}
+            {
+                "move_ids": [Command.set((first | second).ids)],
+                "template_id": self.template_1.id,
+            }
         )
         result = wizard.action_create()
         self.assertEqual(result["tag"], "display_notification")
@@ -96,12 +111,16 @@ class TestDunningCreate(KpulseDunningCommon):
         self.assertEqual(len(self._create_dunnings(first, self.template_2)), 1)
 
     def test_empty_and_foreign_template(self):
-        wizard = self.env["kpulse.dunning.create"].create({"template_id": self.template_1.id})
+        wizard = self.env["kpulse.dunning.create"].create(
+            {"template_id": self.template_1.id}
+        )
         with self.assertRaisesRegex(UserError, "at least one invoice"):
             wizard.action_create()
         other_company = self.setup_other_company()["company"]
         template = self.template_1.copy({"company_id": other_company.id})
-        wizard.write({"move_ids": self._overdue_invoice(10).ids, "template_id": template.id})
+        wizard.write(
+            {"move_ids": self._overdue_invoice(10).ids, "template_id": template.id}
+        )
         with self.assertRaisesRegex(UserError, "another company"):
             wizard.action_create()
 

@@ -39,10 +39,16 @@ class TestDunningLetter(KpulseDunningCommon):
 
     def test_letters_as_real_pdf(self):
         with self.allow_pdf_render():
-            pdfs = self.dunnings.with_context(force_report_rendering=True)._render_letter_pdfs()
-            merged = self.env["ir.actions.report"].with_context(
+            pdfs = self.dunnings.with_context(
                 force_report_rendering=True
-            )._render_qweb_pdf("kpulse_dunning.action_report_dunning_letter", self.dunnings.ids)[0]
+            )._render_letter_pdfs()
+            merged = (
+                self.env["ir.actions.report"]
+                .with_context(force_report_rendering=True)
+                ._render_qweb_pdf(
+                    "kpulse_dunning.action_report_dunning_letter", self.dunnings.ids
+                )[0]
+            )
         self.assertEqual(set(pdfs), set(self.dunnings.ids))
         for pdf in pdfs.values():
             self.assertTrue(pdf.startswith(b"%PDF"))

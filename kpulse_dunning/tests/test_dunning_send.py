@@ -33,7 +33,9 @@ class TestDunningSend(KpulseDunningCommon, MailCommon):
         mail = self._mail_of(dunning)
         self.assertEqual(len(mail), 1)
         self.assertEqual(mail.recipient_ids, self.customer)
-        self.assertEqual(mail.subject, f"{self.env.company.name}: payment reminder {dunning.name}")
+        self.assertEqual(
+            mail.subject, f"{self.env.company.name}: payment reminder {dunning.name}"
+        )
         self.assertEqual(mail.state, "outgoing", "queued, sent by the mail queue")
         for invoice in invoices:
             self.assertIn(invoice.name, mail.body_html)
@@ -41,8 +43,10 @@ class TestDunningSend(KpulseDunningCommon, MailCommon):
         attachments = mail.attachment_ids
         self.assertEqual(
             sorted(attachments.mapped("name")),
-            sorted([dunning.name.replace("/", "_") + ".pdf"]
-                   + [invoice._get_invoice_report_filename() for invoice in invoices]),
+            sorted(
+                [dunning.name.replace("/", "_") + ".pdf"]
+                + [invoice._get_invoice_report_filename() for invoice in invoices]
+            ),
         )
         self.assertEqual(set(attachments.mapped("mimetype")), {"application/pdf"})
         self.assertTrue(all(a.raw.startswith(b"%PDF") for a in attachments))
@@ -60,7 +64,9 @@ class TestDunningSend(KpulseDunningCommon, MailCommon):
     def test_partial_failure(self):
         self.customer_2.email = False
         good = self._create_dunnings(self._overdue_invoice(10))
-        no_email = self._create_dunnings(self._overdue_invoice(10, partner=self.customer_2))
+        no_email = self._create_dunnings(
+            self._overdue_invoice(10, partner=self.customer_2)
+        )
         broken_template = self.template_1.sudo().copy(
             {"body_html": "<p><t t-out='object.no_such_field'/></p>"}
         )
@@ -75,7 +81,7 @@ class TestDunningSend(KpulseDunningCommon, MailCommon):
         self.assertEqual(broken.state, "failed")
         self.assertIn("could not be rendered", broken.failure_reason)
         self.assertTrue(self._mail_of(good))
-        self.assertFalse(self._mail_of(no_email | broken))
+        self.assertFalse(self._mail_of(no_email) | self._mail_of(broken))
         params = result["params"]
         self.assertEqual(params["type"], "warning")
         self.assertIn("1 reminder(s) sent.", params["message"])
@@ -91,7 +97,10 @@ class TestDunningSend(KpulseDunningCommon, MailCommon):
         self.assertEqual(self._mail_of(no_email).recipient_ids, self.customer_2)
 
     def test_invoice_paid_meanwhile(self):
-        paid, unpaid = self._overdue_invoice(10, 100.0), self._overdue_invoice(20, 200.0)
+        paid, unpaid = (
+            self._overdue_invoice(10, 100.0),
+            self._overdue_invoice(20, 200.0),
+        )
         dunning = self._create_dunnings(paid | unpaid, grouping="partner")
         self.template_1.attach_invoice = False
         self._pay(paid)
@@ -109,7 +118,9 @@ class TestDunningSend(KpulseDunningCommon, MailCommon):
         with self.mock_mail_gateway():
             first.action_send()
         second = first._action_escalate()
-        self.assertEqual(invoice.kpulse_dunning_level_id, self.level_1, "only sent levels count")
+        self.assertEqual(
+            invoice.kpulse_dunning_level_id, self.level_1, "only sent levels count"
+        )
         self._pay(invoice, 400.0)
         self.assertEqual(second.state, "draft", "partially paid: still due")
         self._pay(invoice)

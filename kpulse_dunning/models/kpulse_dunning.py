@@ -232,7 +232,6 @@ class KpulseDunning(models.Model):
             "kpulse_dunning.kpulse_dunning_action"
         )
         action["domain"] = [("id", "in", dunnings.ids)]
-        action["context"] = {"search_default_group_level": 1}
         return action
 
     # === BUSINESS METHODS: SEND === #

@@ -5,3 +5,4 @@ from . import test_dunning_create
 from . import test_dunning_escalate
 from . import test_dunning_send
 from . import test_dunning_letter
+from . import test_dunning_ui

@@ -22,7 +22,11 @@ class TestDunningUi(AccountTestInvoicingHttpCommon):
         invoices = self.env["account.move"]
         for name in ("Tour Alpha", "Tour Beta"):
             partner = self.env["res.partner"].create(
-                {"name": name, "is_company": True, "email": f"{name[5:].lower()}@example.com"}
+                {
+                    "name": name,
+                    "is_company": True,
+                    "email": f"{name[5:].lower()}@example.com",
+                }
             )
             invoices |= self._create_invoice(
                 partner_id=partner.id,
@@ -30,7 +34,9 @@ class TestDunningUi(AccountTestInvoicingHttpCommon):
                 invoice_date_due=due,
                 invoice_payment_term_id=False,
                 invoice_line_ids=[
-                    Command.create({"name": "Service", "price_unit": 500.0, "tax_ids": []})
+                    Command.create(
+                        {"name": "Service", "price_unit": 500.0, "tax_ids": []}
+                    )
                 ],
                 post=True,
             )
@@ -41,6 +47,9 @@ class TestDunningUi(AccountTestInvoicingHttpCommon):
         second = dunnings - first
         self.assertEqual(len(first), 2)
         self.assertEqual(set(first.mapped("state")), {"sent"})
-        self.assertEqual(second.previous_id, first.filtered(lambda d: d.partner_id.name == "Tour Alpha"))
+        self.assertEqual(
+            second.previous_id,
+            first.filtered(lambda d: d.partner_id.name == "Tour Alpha"),
+        )
         self.assertEqual(second.state, "draft")
         self.assertEqual(invoices.kpulse_dunning_level_id.mapped("sequence"), [10])

@@ -11,7 +11,7 @@ registry.category("web_tour.tours").add("kpulse_dunning_tour", {
             run: "click",
         },
         {
-            content: "The level panel lists the levels",
+            content: "The level side panel lists every level",
             trigger: ".o_search_panel:contains(First reminder):contains(Formal notice)",
         },
         {

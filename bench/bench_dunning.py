@@ -102,9 +102,11 @@ def main(env):
             order="invoice_date_due asc, id asc",
         )
         ids = Move.search([("kpulse_can_be_dunned", "=", True)]).ids
-        wizard = env["kpulse.dunning.create"].create({"move_ids": [Command.set(ids)]})
-        assert page["length"] >= N and wizard.template_id
-        return wizard
+        # As the form does: compute the defaults, then save them.
+        Wizard = env["kpulse.dunning.create"]
+        template = Wizard.new({"move_ids": [Command.set(ids)]}).template_id
+        assert page["length"] >= N and template
+        return Wizard.create({"move_ids": [Command.set(ids)], "template_id": template.id})
 
     wizard = measure(env, "open new-reminders wizard", N, open_wizard)
     dunnings = measure(env, "create reminders", N, lambda: wizard._create_dunnings()[0])

@@ -344,8 +344,7 @@ class KpulseDunning(models.Model):
         """One PDF letter per reminder, from a single wkhtmltopdf run.
 
         Debian's wkhtmltopdf refuses several documents in one call, so the
-        report renders all letters as one document; it is split back on the
-        top-level heading that opens each letter.
+        report renders all letters as one document, split back per reminder.
         """
         Report = self.env["ir.actions.report"]
         report = self.env.ref(LETTER_REPORT)
@@ -371,35 +370,43 @@ class KpulseDunning(models.Model):
             parts = self._split_letters_pdf(pdf)
             if parts:
                 return dict(zip(self.ids, parts, strict=True))
-            _logger.info("Letters could not be split on headings; one run each.")
+            _logger.info("Letters could not be split; rendering them one by one.")
         return {
             dunning.id: Report._render_qweb_pdf(report, dunning.ids, data=data)[0]
             for dunning in self
         }
 
+    def _letter_portal_url(self):
+        """Where the letter's reference points: the customer's invoices in the
+        portal. It also marks the first page of each letter in the PDF."""
+        self.ensure_one()
+        return f"{self.get_base_url()}/my/invoices#{self.name}"
+
     def _split_letters_pdf(self, pdf):
-        """Cut one PDF into one part per reminder, or None if the outline of
-        top-level headings does not match the reminders."""
+        """Cut the PDF of all letters into one PDF per reminder, or None.
+
+        A letter starts on the page holding the link of its reference (the
+        PDF text itself is not extractable from Debian's wkhtmltopdf).
+        """
         reader = PdfFileReader(io.BytesIO(pdf))
-        root = reader.trailer["/Root"]
-        if "/Outlines" not in root or "/First" not in root["/Outlines"]:
-            return None
-        starts = []
-        node = root["/Outlines"]["/First"]
-        while True:
-            starts.append(root["/Dests"][node["/Dest"]][0])
-            if "/Next" not in node:
-                break
-            node = node["/Next"]
-        starts = sorted(set(starts))
-        if len(starts) != len(self) or starts[0] != 0:
-            return None
+        page_count = reader.numPages
+        if page_count == len(self):
+            starts = list(range(page_count))
+        else:
+            first_page = {}
+            for page_number in range(page_count):
+                for annotation in reader.getPage(page_number).get("/Annots") or []:
+                    uri = annotation.getObject().get("/A", {}).get("/URI") or ""
+                    first_page.setdefault(uri, page_number)
+            starts = [first_page.get(dunning._letter_portal_url()) for dunning in self]
+            if None in starts or starts[0] != 0 or starts != sorted(set(starts)):
+                return None
         parts = []
         for index, first in enumerate(starts):
-            last = starts[index + 1] if index + 1 < len(starts) else reader.numPages
+            last = starts[index + 1] if index + 1 < len(starts) else page_count
             writer = PdfFileWriter()
-            for page in range(first, last):
-                writer.addPage(reader.getPage(page))
+            for page_number in range(first, last):
+                writer.addPage(reader.getPage(page_number))
             stream = io.BytesIO()
             writer.write(stream)
             parts.append(stream.getvalue())

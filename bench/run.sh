@@ -11,7 +11,8 @@ dropdb --if-exists --force "$DB"
 rm -rf "$DATA_DIR/filestore/$DB"
 odoo -d "$DB" -i "$MODULE" --stop-after-init --log-level=warn
 # wkhtmltopdf fetches the report CSS over HTTP: serve it while we measure.
-odoo -d "$DB" --http-interface=127.0.0.1 --http-port "$PORT" --log-level=warn &
+odoo_cmd -d "$DB" --http-interface=127.0.0.1 --http-port "$PORT" --log-level=warn
+"${ODOO_CMD[@]}" &
 server=$!
 trap 'kill "$server" 2>/dev/null || true' EXIT
 sleep 5

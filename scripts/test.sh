@@ -35,6 +35,15 @@ summarize() {
     if [ -n "$log_errors" ]; then bad=$((bad + 1)); fi
 }
 
+# Uninstall the addon from the test database; succeed when its tables are gone.
+uninstall_check() {
+    odoo shell -d "$TEST_DB" --no-http --log-level=warn <<PY 2>&1 | tee -a "$LOG" | grep -q "^uninstall: ok$"
+env["ir.module.module"].search([("name", "=", "$MODULE")]).button_immediate_uninstall()
+env.cr.execute("SELECT to_regclass('kpulse_dunning'), to_regclass('kpulse_dunning_level')")
+print("uninstall: ok" if env.cr.fetchone() == (None, None) else "uninstall: tables left")
+PY
+}
+
 main() {
     cd "$REPO_ROOT"
     mkdir -p var/log
@@ -53,6 +62,14 @@ main() {
     odoo_rc=${PIPESTATUS[0]}
     set -e
     summarize "$LOG"
+
+    # Uninstalling must work too: it is counted as one more test.
+    say "uninstalling $MODULE"
+    if uninstall_check; then
+        passed=$((passed + 1)); total=$((total + 1))
+    else
+        say "FAIL: uninstalling $MODULE"; bad=$((bad + 1))
+    fi
 
     say "lint"
     bash "$REPO_ROOT/scripts/lint.sh" && lint_rc=0 || lint_rc=$?

@@ -106,7 +106,9 @@ def main(env):
         Wizard = env["kpulse.dunning.create"]
         template = Wizard.new({"move_ids": [Command.set(ids)]}).template_id
         assert page["length"] >= N and template
-        return Wizard.create({"move_ids": [Command.set(ids)], "template_id": template.id})
+        return Wizard.create(
+            {"move_ids": [Command.set(ids)], "template_id": template.id}
+        )
 
     wizard = measure(env, "open new-reminders wizard", N, open_wizard)
     dunnings = measure(env, "create reminders", N, lambda: wizard._create_dunnings()[0])

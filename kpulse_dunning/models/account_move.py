@@ -1,6 +1,7 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
 from odoo.fields import Domain
+from odoo.tools import SQL
 from odoo.tools.sql import column_exists, create_column
 
 SETTLED_PAYMENT_STATES = ("paid", "in_payment", "reversed")
@@ -89,16 +90,34 @@ class AccountMove(models.Model):
         "kpulse_dunning_line_ids.dunning_id.level_id",
     )
     def _compute_kpulse_dunning_level(self):
+        # One query for the whole batch: thousands of moves are recomputed
+        # whenever reminders are created or escalated.
+        self.env["kpulse.dunning.line"].flush_model(["move_id", "dunning_id"])
+        self.env["kpulse.dunning"].flush_model(["sent_date", "state", "level_id"])
+        self.env["kpulse.dunning.level"].flush_model(["sequence"])
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT DISTINCT ON (line.move_id)
+                       line.move_id, dunning.level_id,
+                       MAX(dunning.sent_date) OVER (PARTITION BY line.move_id)
+                  FROM kpulse_dunning_line line
+                  JOIN kpulse_dunning dunning ON dunning.id = line.dunning_id
+                  JOIN kpulse_dunning_level level ON level.id = dunning.level_id
+                 WHERE line.move_id IN %s
+                   AND dunning.sent_date IS NOT NULL
+                   AND dunning.state != 'cancel'
+              ORDER BY line.move_id, level.sequence DESC, level.id DESC
+                """,
+                tuple(id_ for id_ in self.ids if isinstance(id_, int)) or (None,),
+            )
+        )
+        sent = {move_id: (level_id, last_date) for move_id, level_id, last_date in rows}
+        Level = self.env["kpulse.dunning.level"]
         for move in self:
-            sent = move.kpulse_dunning_line_ids.dunning_id.filtered(
-                lambda d: d.sent_date and d.state != "cancel"
-            )
-            move.kpulse_dunning_level_id = sent.level_id.sorted(
-                lambda level: (level.sequence, level.id)
-            )[-1:]
-            move.kpulse_last_dunning_date = (
-                max(sent.mapped("sent_date")).date() if sent else False
-            )
+            level_id, last_date = sent.get(move.id, (False, False))
+            move.kpulse_dunning_level_id = Level.browse(level_id)
+            move.kpulse_last_dunning_date = last_date and last_date.date()
 
     @api.depends_context("date")
     def _compute_kpulse_days_overdue(self):

@@ -30,7 +30,6 @@ class KpulseDunning(models.Model):
         required=True,
         index=True,
         tracking=True,
-        check_company=True,
     )
     partner_invoice_id = fields.Many2one(
         "res.partner",
@@ -113,11 +112,7 @@ class KpulseDunning(models.Model):
     @api.depends("partner_id")
     def _compute_partner_invoice_id(self):
         for dunning in self:
-            partner = dunning.partner_id
-            invoice_contacts = partner.child_ids.filtered(
-                lambda child: child.type == "invoice" and child.email
-            )
-            dunning.partner_invoice_id = invoice_contacts[:1] or partner
+            dunning.partner_invoice_id = self._invoice_contact(dunning.partner_id)
 
     @api.depends("line_ids.move_id")
     def _compute_move_ids(self):
@@ -143,6 +138,56 @@ class KpulseDunning(models.Model):
         for vals, name in zip(to_name, self._next_names(len(to_name)), strict=True):
             vals["name"] = name
         return super().create(vals_list)
+
+    @api.model
+    def _prepare_vals(self, moves, template, level=None):
+        """Values of a reminder for ``moves`` (one customer, one currency).
+
+        The stored computed fields are given too: computing them afterwards,
+        one field at a time, costs more than the reminder itself in a batch.
+        """
+        partner = moves.commercial_partner_id
+        today = fields.Date.context_today(self)
+        return {
+            "partner_id": partner.id,
+            "partner_invoice_id": self._invoice_contact(partner).id,
+            "company_id": moves.company_id.id,
+            "currency_id": moves.currency_id.id,
+            "level_id": (level or template.level_id).id,
+            "template_id": template.id,
+            "date": today,
+            "amount_residual": sum(moves.mapped("amount_residual")),
+            "line_ids": self.env["kpulse.dunning.line"]._prepare_lines(moves, today),
+        }
+
+    @api.model
+    def _invoice_contact(self, partner):
+        invoice_contacts = partner.child_ids.filtered(
+            lambda child: child.type == "invoice" and child.email
+        )
+        return invoice_contacts[:1] or partner
+
+    @api.model
+    def _create_batch(self, vals_list):
+        """Create many reminders at once, for the wizard and escalation.
+
+        Per-record chatter work (creation log, tracking, auto-subscription)
+        would dominate a batch of thousands. The sender becomes a follower
+        when the reminder is sent, so customers' replies still reach someone.
+        """
+        # Lines are created in one flat batch: cheaper than one2many commands.
+        line_commands = [vals.pop("line_ids", []) for vals in vals_list]
+        dunnings = self.with_context(tracking_disable=True).create(vals_list)
+        # The totals were given with the values: keep them as the lines arrive.
+        with self.env.protecting([self._fields["amount_residual"]], dunnings):
+            self.env["kpulse.dunning.line"].create(
+                [
+                    dict(command[2], dunning_id=dunning.id)
+                    for dunning, commands in zip(dunnings, line_commands, strict=True)
+                    for command in commands
+                ]
+            )
+        return dunnings.with_env(self.env)
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_sent(self):
@@ -184,7 +229,9 @@ class KpulseDunning(models.Model):
                 count,
             )
         )
-        return [sequence.get_next_char(number) for (number,) in rows]
+        # get_next_char() interpolates the prefix for every number: do it once.
+        prefix, suffix = sequence._get_prefix_suffix()
+        return [f"{prefix}{number:0{sequence.padding}d}{suffix}" for (number,) in rows]
 
     def _mail_get_partner_fields(self, introspect_fields=False):
         return ["partner_invoice_id"]
@@ -545,22 +592,19 @@ class KpulseDunning(models.Model):
         templates = {
             level: level._get_default_template() for level in next_levels.values()
         }
-        vals_list = []
-        for dunning in to_escalate:
-            level = next_levels[dunning.level_id]
-            moves = dunning.line_ids.move_id.filtered(
-                lambda m: not m._kpulse_is_settled()
+        to_escalate.partner_id.child_ids.mapped("email")  # one query for all contacts
+        vals_list = [
+            dict(
+                self._prepare_vals(
+                    dunning.line_ids.move_id.filtered(
+                        lambda m: not m._kpulse_is_settled()
+                    ),
+                    templates[next_levels[dunning.level_id]],
+                    level=next_levels[dunning.level_id],
+                ),
+                previous_id=dunning.id,
             )
-            vals_list.append(
-                {
-                    "partner_id": dunning.partner_id.id,
-                    "company_id": dunning.company_id.id,
-                    "currency_id": dunning.currency_id.id,
-                    "level_id": level.id,
-                    "template_id": templates[level].id,
-                    "previous_id": dunning.id,
-                    "line_ids": self.env["kpulse.dunning.line"]._prepare_lines(moves),
-                }
-            )
+            for dunning in to_escalate
+        ]
         to_escalate.filtered(lambda d: d.state in ("draft", "failed")).state = "cancel"
-        return self.create(vals_list)
+        return self._create_batch(vals_list)

@@ -19,7 +19,8 @@ class KpulseDunningLine(models.Model):
     )
     company_id = fields.Many2one(related="dunning_id.company_id", store=True)
     partner_id = fields.Many2one(related="dunning_id.partner_id")
-    currency_id = fields.Many2one(related="move_id.currency_id")
+    # Set at creation: every amount written on a line is rounded in it.
+    currency_id = fields.Many2one("res.currency", required=True, readonly=True)
     invoice_date = fields.Date(related="move_id.invoice_date")
     amount_total = fields.Monetary(related="move_id.amount_total")
     amount_residual = fields.Monetary(
@@ -54,14 +55,18 @@ class KpulseDunningLine(models.Model):
                 line.days_overdue = 0
 
     @api.model
-    def _prepare_lines(self, moves):
-        """Commands creating one line per invoice, with today's balance."""
+    def _prepare_lines(self, moves, date):
+        """Commands creating one line per invoice, with its balance on ``date``."""
         return [
             Command.create(
                 {
                     "move_id": move.id,
+                    "currency_id": move.currency_id.id,
                     "amount_residual": move.amount_residual,
                     "invoice_date_due": move.invoice_date_due,
+                    "days_overdue": max((date - move.invoice_date_due).days, 0)
+                    if move.invoice_date_due
+                    else 0,
                 }
             )
             for move in moves

@@ -63,7 +63,9 @@ class TestDunningLetter(KpulseDunningCommon):
         long_letter = self._create_dunnings(invoices, grouping="partner")
         dunnings = long_letter | self.dunnings
         with self.allow_pdf_render():
-            pdfs = dunnings.with_context(force_report_rendering=True)._render_letter_pdfs()
+            pdfs = dunnings.with_context(
+                force_report_rendering=True
+            )._render_letter_pdfs()
         pages = {
             dunning: PdfFileReader(io.BytesIO(pdfs[dunning.id])).getNumPages()
             for dunning in dunnings

@@ -116,19 +116,13 @@ class KpulseDunningCreate(models.TransientModel):
             )
             .move_id
         )
-        Line = self.env["kpulse.dunning.line"]
+        Dunning = self.env["kpulse.dunning"]
+        self.move_ids.commercial_partner_id.child_ids.mapped("email")  # one query
         vals_list = [
-            {
-                "partner_id": moves.commercial_partner_id.id,
-                "company_id": moves.company_id.id,
-                "currency_id": moves.currency_id.id,
-                "level_id": template.level_id.id,
-                "template_id": template.id,
-                "line_ids": Line._prepare_lines(moves),
-            }
+            Dunning._prepare_vals(moves, template)
             for moves in self._group_moves(self.move_ids - duplicates)
         ]
-        return self.env["kpulse.dunning"].create(vals_list), duplicates
+        return self.env["kpulse.dunning"]._create_batch(vals_list), duplicates
 
     def _group_moves(self, moves):
         if self.grouping == "partner":

@@ -1,4 +1,5 @@
 from odoo import api, fields, models
+from odoo.exceptions import UserError, ValidationError
 
 
 class KpulseDunningTemplate(models.Model):
@@ -63,6 +64,52 @@ class KpulseDunningTemplate(models.Model):
         )
         for template in self:
             template.dunning_count = counts.get(template, 0)
+
+    # === CONSTRAINT METHODS === #
+
+    @api.constrains("subject", "body_html", "letter_html")
+    def _check_renders(self):
+        """Refuse a template that does not render: it would fail at sending."""
+        sample = self._render_sample()
+        for template in self:
+            for fname in ("subject", "body_html", "letter_html"):
+                source = template[fname]
+                if not source:
+                    continue
+                engine = getattr(
+                    self._fields[fname], "render_engine", "inline_template"
+                )
+                try:
+                    template._render_template(
+                        source, "kpulse.dunning", sample.ids, engine=engine
+                    )
+                except UserError as error:
+                    raise ValidationError(
+                        self.env._(
+                            "The %(field)s of the template “%(template)s” cannot be "
+                            "rendered. Check its dynamic fields.\n\n%(error)s",
+                            field=self._fields[fname].get_description(self.env)[
+                                "string"
+                            ],
+                            template=template.name,
+                            error=error,
+                        )
+                    ) from error
+
+    def _render_sample(self):
+        """A reminder to try templates on: a real one when there is one."""
+        Dunning = self.env["kpulse.dunning"]
+        sample = Dunning.search([], limit=1)
+        if sample:
+            return sample
+        company = self.env.company
+        return Dunning.new(
+            {
+                "partner_id": company.partner_id.id,
+                "company_id": company.id,
+                "currency_id": company.currency_id.id,
+            }
+        )
 
     # === CRUD === #
 

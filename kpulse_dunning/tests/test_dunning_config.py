@@ -92,6 +92,26 @@ class TestDunningConfig(KpulseDunningCommon):
             self.assertIn(invoice.name, body)
         self.assertIn("1,500.00", body, "the total due is listed")
 
+    @mute_logger("odoo.addons.mail.models.mail_render_mixin")
+    def test_template_validation_at_save(self):
+        self._create_dunnings(self._overdue_invoice(20))
+        cases = [
+            ("body_html", "<p><t t-out='object.no_such_field'/></p>", "no_such_field"),
+            (
+                "letter_html",
+                "<p><t t-foreach='object.line_ids'>x</t></p>",
+                "Letter Content",
+            ),
+            ("subject", "Reminder {{ object.nmae }}", "nmae"),
+        ]
+        for fname, source, message in cases:
+            with self.subTest(fname), self.assertRaisesRegex(ValidationError, message):
+                with self.env.cr.savepoint():
+                    self.template_1.write({fname: source})
+            self.env.invalidate_all()
+        self.assertIn("Total due", self.template_1.body_html, "nothing was saved")
+        self.template_1.subject = "Reminder {{ object.name }}"
+
     def test_template_rendering_language(self):
         self.env["res.lang"]._activate_lang("fr_FR")
         self.env.ref("base.module_kpulse_dunning")._update_translations(["fr_FR"])

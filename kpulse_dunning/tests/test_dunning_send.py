@@ -67,10 +67,13 @@ class TestDunningSend(KpulseDunningCommon, MailCommon):
         no_email = self._create_dunnings(
             self._overdue_invoice(10, partner=self.customer_2)
         )
+        # Valid at save, but fails on one reminder: its amount due is 777.
         broken_template = self.template_1.sudo().copy(
-            {"body_html": "<p><t t-out='object.no_such_field'/></p>"}
+            {"body_html": "<p><t t-out='1 / (object.amount_residual - 777)'/></p>"}
         )
-        broken = self._create_dunnings(self._overdue_invoice(12), broken_template)
+        broken = self._create_dunnings(
+            self._overdue_invoice(12, 777.0), broken_template
+        )
         dunnings = good | no_email | broken
         self.template_1.attach_invoice = False
         with self.mock_mail_gateway():

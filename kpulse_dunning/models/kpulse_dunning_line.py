@@ -19,8 +19,14 @@ class KpulseDunningLine(models.Model):
     )
     company_id = fields.Many2one(related="dunning_id.company_id", store=True)
     partner_id = fields.Many2one(related="dunning_id.partner_id")
-    # Set at creation: every amount written on a line is rounded in it.
-    currency_id = fields.Many2one("res.currency", required=True, readonly=True)
+    # Stored and precomputed: every amount written on a line is rounded in it.
+    currency_id = fields.Many2one(
+        "res.currency",
+        compute="_compute_currency_id",
+        store=True,
+        precompute=True,
+        required=True,
+    )
     invoice_date = fields.Date(related="move_id.invoice_date")
     amount_total = fields.Monetary(related="move_id.amount_total")
     amount_residual = fields.Monetary(
@@ -43,6 +49,11 @@ class KpulseDunningLine(models.Model):
         "UNIQUE(dunning_id, move_id)",
         "An invoice appears only once in a reminder.",
     )
+
+    @api.depends("move_id")
+    def _compute_currency_id(self):
+        for line in self:
+            line.currency_id = line.move_id.currency_id
 
     @api.depends("invoice_date_due", "dunning_id.date")
     def _compute_days_overdue(self):

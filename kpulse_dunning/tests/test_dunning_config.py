@@ -4,7 +4,8 @@ from freezegun import freeze_time
 
 from odoo.exceptions import ValidationError
 from odoo.tests import Form, tagged
-from odoo.tools import mute_logger
+from odoo.tools import html2plaintext, mute_logger
+from odoo.tools.convert import convert_file
 
 from .common import TODAY, KpulseDunningCommon
 
@@ -63,6 +64,47 @@ class TestDunningConfig(KpulseDunningCommon):
         level.active = False
         self.env["kpulse.dunning.level"].create({"name": "Again", "sequence": 15})
 
+    def test_demo_data_loads(self):
+        # pylint: disable=no-value-for-parameter
+        convert_file(
+            self.env,
+            "kpulse_dunning",
+            "demo/kpulse_dunning_demo.xml",
+            idref={},
+            mode="init",
+            noupdate=False,
+        )
+        dunnings = self.env["kpulse.dunning"].search(
+            [
+                (
+                    "partner_id.name",
+                    "in",
+                    [
+                        "Brasserie Dupont SARL",
+                        "Atelier Martin",
+                        "Nordwind Logistics GmbH",
+                        "Café des Arts",
+                    ],
+                )
+            ]
+        )
+        self.assertEqual(
+            sorted(dunnings.mapped("state")), ["draft", "draft", "failed", "sent"]
+        )
+        nordwind = dunnings.filtered(
+            lambda d: d.partner_id.name == "Nordwind Logistics GmbH"
+        )
+        self.assertEqual(nordwind.amount_residual, 8300.0)
+        self.assertEqual(nordwind.line_ids.currency_id, self.env.company.currency_id)
+        brasserie = self.env.ref("kpulse_dunning.demo_partner_brasserie")
+        self.assertEqual(
+            self.env.ref(
+                "kpulse_dunning.demo_dunning_sent"
+            ).partner_invoice_id.parent_id,
+            brasserie,
+            "sent to the invoice contact",
+        )
+
     def test_level_form(self):
         with Form(self.env["kpulse.dunning.level"]) as form:
             form.name = "Phone call"
@@ -111,6 +153,34 @@ class TestDunningConfig(KpulseDunningCommon):
             self.env.invalidate_all()
         self.assertIn("Total due", self.template_1.body_html, "nothing was saved")
         self.template_1.subject = "Reminder {{ object.name }}"
+
+    def test_french_user(self):
+        self.env["res.lang"]._activate_lang("fr_FR")
+        self.env.ref("base.module_kpulse_dunning")._update_translations(["fr_FR"])
+        self.billing_user.lang = "fr_FR"
+        env = self.env(user=self.billing_user, context={"lang": "fr_FR"})
+        self.assertEqual(env.ref("kpulse_dunning.kpulse_dunning_menu").name, "Relances")
+        self.assertEqual(
+            env["kpulse.dunning.level"].search([], limit=3).mapped("name"),
+            ["Relance amiable", "Deuxième relance", "Mise en demeure"],
+        )
+        self.customer.lang = "fr_FR"
+        dunning = self._create_dunnings(self._overdue_invoice(20))
+        html = (
+            env["ir.actions.report"]
+            ._render_qweb_html(
+                "kpulse_dunning.action_report_dunning_letter", dunning.ids
+            )[0]
+            .decode()
+        )
+        text = html2plaintext(html)
+        for french in (
+            "Relance amiable",
+            "Madame, Monsieur,",
+            "Total dû",
+            "Notre référence",
+        ):
+            self.assertIn(french, text)
 
     def test_template_rendering_language(self):
         self.env["res.lang"]._activate_lang("fr_FR")

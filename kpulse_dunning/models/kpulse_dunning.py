@@ -1,11 +1,12 @@
 import io
 import logging
+from datetime import timedelta
 
 from markupsafe import Markup
 
 from odoo import api, fields, models, modules, tools
 from odoo.exceptions import AccessError, UserError
-from odoo.tools import SQL
+from odoo.tools import SQL, format_date
 from odoo.tools.pdf import PdfFileReader, PdfFileWriter
 
 _logger = logging.getLogger(__name__)
@@ -109,12 +110,132 @@ class KpulseDunning(models.Model):
     next_ids = fields.One2many("kpulse.dunning", "previous_id", string="Escalations")
     failure_reason = fields.Text(readonly=True, copy=False)
 
+    # Dynamic fields for templates: ready-made values, so that template authors
+    # do not write paths through five models. Not stored: rendered on demand.
+    customer_name = fields.Char(related="partner_id.name", string="Customer Name")
+    customer_contact_name = fields.Char(
+        compute="_compute_dynamic_fields", string="Contact Name"
+    )
+    customer_address = fields.Text(compute="_compute_dynamic_fields")
+    customer_vat = fields.Char(related="partner_id.vat", string="Customer Tax ID")
+    customer_ref = fields.Char(related="partner_id.ref", string="Customer Reference")
+    company_name = fields.Char(related="company_id.name", string="Company Name")
+    company_legal_info = fields.Char(
+        compute="_compute_dynamic_fields", string="Company Legal Mentions"
+    )
+    company_address = fields.Text(compute="_compute_dynamic_fields")
+    company_iban = fields.Char(compute="_compute_dynamic_fields", string="Company IBAN")
+    company_bic = fields.Char(compute="_compute_dynamic_fields", string="Company BIC")
+    signatory_name = fields.Char(related="user_id.name", string="Signatory")
+    signatory_function = fields.Char(
+        related="user_id.partner_id.function", string="Signatory Role"
+    )
+    level_name = fields.Char(related="level_id.name")
+    today = fields.Date(compute="_compute_dynamic_fields")
+    payment_deadline = fields.Date(
+        compute="_compute_dynamic_fields",
+        help="Date by which the customer is asked to pay: the sending date "
+        "plus the level's payment delay.",
+    )
+    previous_dates = fields.Char(
+        compute="_compute_dynamic_fields",
+        string="Earlier Reminders",
+        help="Dates of the earlier reminders this one escalates from.",
+    )
+    portal_url = fields.Char(
+        compute="_compute_dynamic_fields",
+        string="Payment Link",
+        help="Customer portal page where the customer can pay the invoices.",
+    )
+    penalty_total = fields.Monetary(
+        compute="_compute_dynamic_fields", string="Late-Payment Penalties"
+    )
+    indemnity_total = fields.Monetary(
+        compute="_compute_dynamic_fields", string="Fixed Indemnities"
+    )
+    amount_claimed = fields.Monetary(
+        compute="_compute_dynamic_fields",
+        string="Total Claimed",
+        help="Amount due plus penalties and fixed indemnities.",
+    )
+
     # === COMPUTE METHODS === #
 
     @api.depends("partner_id")
     def _compute_partner_invoice_id(self):
         for dunning in self:
             dunning.partner_invoice_id = self._invoice_contact(dunning.partner_id)
+
+    @api.depends_context("lang")
+    @api.depends(
+        "partner_id",
+        "partner_invoice_id",
+        "company_id",
+        "level_id",
+        "sent_date",
+        "date",
+        "previous_id",
+        "line_ids",
+        "amount_residual",
+    )
+    def _compute_dynamic_fields(self):
+        today = fields.Date.context_today(self)
+        for dunning in self:
+            company = dunning.company_id
+            contact = dunning.partner_invoice_id
+            bank = company.partner_id.bank_ids[:1]
+            dunning.customer_contact_name = (
+                contact.name if contact and not contact.is_company else ""
+            )
+            dunning.customer_address = dunning.partner_id._display_address()
+            dunning.company_legal_info = dunning._company_legal_info()
+            dunning.company_address = company.partner_id._display_address(
+                without_company=True
+            )
+            dunning.company_iban = bank.acc_number or ""
+            dunning.company_bic = bank.bank_bic or ""
+            dunning.today = today
+            start = (dunning.sent_date and dunning.sent_date.date()) or today
+            dunning.payment_deadline = start + timedelta(
+                days=dunning.level_id.payment_delay_days
+            )
+            dunning.previous_dates = ", ".join(
+                format_date(self.env, previous.sent_date or previous.date)
+                for previous in dunning._previous_chain()
+            )
+            moves = dunning.line_ids.move_id
+            dunning.portal_url = (
+                f"{dunning.get_base_url()}{moves.get_portal_url()}"
+                if len(moves) == 1
+                else f"{dunning.get_base_url()}/my/invoices"
+            )
+            penalties = sum(dunning.line_ids.mapped("penalty_amount"))
+            indemnities = sum(dunning.line_ids.mapped("indemnity_amount"))
+            dunning.penalty_total = penalties
+            dunning.indemnity_total = indemnities
+            dunning.amount_claimed = dunning.amount_residual + penalties + indemnities
+
+    def _company_legal_info(self):
+        self.ensure_one()
+        company = self.company_id
+        parts = [company.name]
+        if company.company_registry:
+            parts.append(
+                self.env._("Registration: %(number)s", number=company.company_registry)
+            )
+        if company.vat:
+            parts.append(self.env._("VAT: %(vat)s", vat=company.vat))
+        return " – ".join(parts)
+
+    def _previous_chain(self):
+        """The reminders this one escalates from, oldest first."""
+        self.ensure_one()
+        chain = self.browse()
+        previous = self.previous_id
+        while previous and previous not in chain:
+            chain = previous + chain
+            previous = previous.previous_id
+        return chain
 
     @api.depends("line_ids.move_id")
     def _compute_move_ids(self):

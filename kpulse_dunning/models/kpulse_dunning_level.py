@@ -20,6 +20,11 @@ class KpulseDunningLevel(models.Model):
         default=0,
         help="Number of days after the due date from which this level applies.",
     )
+    payment_delay_days = fields.Integer(
+        string="Payment Delay (days)",
+        default=8,
+        help="Days given to the customer to pay, counted from the sending date.",
+    )
     active = fields.Boolean(default=True)
     company_id = fields.Many2one(
         "res.company",
@@ -27,6 +32,10 @@ class KpulseDunningLevel(models.Model):
         help="Leave empty to share the level between all companies.",
     )
     template_ids = fields.One2many("kpulse.dunning.template", "level_id")
+    show_penalties = fields.Boolean(
+        string="Show penalties",
+        help="Penalties and indemnities appear in this level's letters and e-mails",
+    )
     dunning_count = fields.Integer(compute="_compute_dunning_count")
 
     # === COMPUTE METHODS === #

@@ -44,6 +44,24 @@ class KpulseDunningLine(models.Model):
         store=True,
         help="Days between the due date and the reminder date.",
     )
+    penalty_amount = fields.Monetary(
+        string="Penalty",
+        currency_field="currency_id",
+        readonly=True,
+        help="Late-payment penalty on the amount due at the reminder date.",
+    )
+    indemnity_amount = fields.Monetary(
+        string="Fixed Indemnity",
+        currency_field="currency_id",
+        readonly=True,
+        help="Fixed indemnity for recovery costs, in the invoice currency.",
+    )
+    penalty_rate = fields.Float(
+        string="Penalty Rate (%)",
+        digits=(16, 4),
+        readonly=True,
+        help="Annual penalty rate on the reminder date.",
+    )
 
     _unique_move_per_dunning = models.Constraint(
         "UNIQUE(dunning_id, move_id)",
@@ -67,7 +85,9 @@ class KpulseDunningLine(models.Model):
 
     @api.model
     def _prepare_lines(self, moves, date):
-        """Commands creating one line per invoice, with its balance on ``date``."""
+        """Commands creating one line per invoice, with its balance and its
+        late-payment penalty on ``date``."""
+        penalties = moves._kpulse_penalty_values(date)
         return [
             Command.create(
                 {
@@ -78,6 +98,7 @@ class KpulseDunningLine(models.Model):
                     "days_overdue": max((date - move.invoice_date_due).days, 0)
                     if move.invoice_date_due
                     else 0,
+                    **penalties[move.id],
                 }
             )
             for move in moves

@@ -80,8 +80,9 @@ class KpulseDunningTemplate(models.Model):
                     self._fields[fname], "render_engine", "inline_template"
                 )
                 try:
+                    # _ids, not ids: the sample may be a new record.
                     template._render_template(
-                        source, "kpulse.dunning", sample.ids, engine=engine
+                        source, "kpulse.dunning", list(sample._ids), engine=engine
                     )
                 except UserError as error:
                     raise ValidationError(

@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import api, fields, models
+from odoo.exceptions import ValidationError
 
 
 class ResCompany(models.Model):
@@ -15,3 +16,57 @@ class ResCompany(models.Model):
         help="One reminder per invoice, or one per customer and currency "
         "listing all its selected invoices.",
     )
+    kpulse_penalty_apply = fields.Boolean(
+        string="Apply late-payment penalties",
+        default=True,
+        help="Compute late-payment penalties and the fixed recovery indemnity "
+        "on the overdue invoices of business customers (French Code de "
+        "commerce L441-10, EU Directive 2011/7/EU).",
+    )
+    kpulse_penalty_rate_mode = fields.Selection(
+        [("reference", "Reference rate + margin"), ("fixed", "Contractual rate")],
+        string="Penalty Rate",
+        default="reference",
+        required=True,
+        help="Reference rate: the ECB rate in force on 1 January or 1 July of "
+        "each late day, plus the margin. Contractual rate: the fixed annual "
+        "rate agreed with customers.",
+    )
+    kpulse_penalty_margin = fields.Float(
+        string="Margin (points)",
+        default=10.0,
+        help="Points added to the reference rate: 10 in France, at least 8 in the EU.",
+    )
+    kpulse_penalty_fixed_rate = fields.Float(
+        string="Contractual rate (%)", help="Annual penalty rate."
+    )
+    kpulse_indemnity_amount = fields.Monetary(
+        string="Fixed indemnity",
+        currency_field="currency_id",
+        default=40.0,
+        help="Fixed indemnity for recovery costs due per late invoice.",
+    )
+
+    # === CONSTRAINT METHODS === #
+
+    @api.constrains(
+        "kpulse_penalty_margin", "kpulse_penalty_fixed_rate", "kpulse_indemnity_amount"
+    )
+    def _check_kpulse_penalty_positive(self):
+        for company in self:
+            for field_name in (
+                "kpulse_penalty_margin",
+                "kpulse_penalty_fixed_rate",
+                "kpulse_indemnity_amount",
+            ):
+                if company[field_name] < 0:
+                    raise ValidationError(
+                        self.env._(
+                            "The late-payment setting “%(setting)s” of %(company)s "
+                            "cannot be negative.",
+                            setting=self._fields[field_name]._description_string(
+                                self.env
+                            ),
+                            company=company.name,
+                        )
+                    )

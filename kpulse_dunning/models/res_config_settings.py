@@ -7,3 +7,20 @@ class ResConfigSettings(models.TransientModel):
     kpulse_dunning_grouping = fields.Selection(
         related="company_id.kpulse_dunning_grouping", readonly=False
     )
+    kpulse_penalty_apply = fields.Boolean(
+        related="company_id.kpulse_penalty_apply", readonly=False
+    )
+    kpulse_penalty_rate_mode = fields.Selection(
+        related="company_id.kpulse_penalty_rate_mode", readonly=False
+    )
+    kpulse_penalty_margin = fields.Float(
+        related="company_id.kpulse_penalty_margin", readonly=False
+    )
+    kpulse_penalty_fixed_rate = fields.Float(
+        related="company_id.kpulse_penalty_fixed_rate", readonly=False
+    )
+    kpulse_indemnity_amount = fields.Monetary(
+        related="company_id.kpulse_indemnity_amount",
+        currency_field="currency_id",
+        readonly=False,
+    )

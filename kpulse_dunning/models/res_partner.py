@@ -7,6 +7,12 @@ class ResPartner(models.Model):
     kpulse_dunning_count = fields.Integer(
         string="Reminders", compute="_compute_kpulse_dunning_count"
     )
+    kpulse_penalty_excluded = fields.Boolean(
+        string="No late-payment penalties",
+        help="No late-payment penalty nor fixed recovery indemnity for this "
+        "customer, e.g. during insolvency proceedings (safeguard, "
+        "receivership, liquidation). Set on the company: its contacts follow it.",
+    )
 
     def _compute_kpulse_dunning_count(self):
         commercial = self.commercial_partner_id

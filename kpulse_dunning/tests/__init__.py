@@ -6,3 +6,5 @@ from . import test_dunning_escalate
 from . import test_dunning_send
 from . import test_dunning_letter
 from . import test_dunning_ui
+from . import test_template_preview
+from . import test_penalties

@@ -1,0 +1,78 @@
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+
+class KpulseDunningTemplatePreview(models.TransientModel):
+    _name = "kpulse.dunning.template.preview"
+    _description = "Reminder Template Preview"
+
+    @api.model
+    def _selection_languages(self):
+        return self.env["res.lang"].get_installed()
+
+    template_id = fields.Many2one(
+        "kpulse.dunning.template", required=True, ondelete="cascade"
+    )
+    dunning_id = fields.Many2one(
+        "kpulse.dunning",
+        string="Reminder",
+        help="Render the template as it would go out for this reminder.",
+    )
+    move_id = fields.Many2one(
+        "account.move",
+        string="Overdue Invoice",
+        domain=[("kpulse_can_be_dunned", "=", True)],
+        help="Without a reminder, render it for this overdue invoice.",
+    )
+    lang = fields.Selection(_selection_languages, string="Language")
+    subject = fields.Char(compute="_compute_preview")
+    body_html = fields.Html(compute="_compute_preview", sanitize=False)
+    letter_html = fields.Html(compute="_compute_preview", sanitize=False)
+    error_msg = fields.Text(compute="_compute_preview")
+
+    @api.depends("template_id", "dunning_id", "move_id", "lang")
+    def _compute_preview(self):
+        for preview in self:
+            preview.subject = preview.body_html = preview.letter_html = False
+            preview.error_msg = False
+            record = preview._preview_record()
+            if not record:
+                continue
+            template = preview.template_id
+            lang = preview.lang or record.partner_invoice_id.lang or self.env.lang
+            try:
+                for fname in ("subject", "body_html", "letter_html"):
+                    # _ids, not ids: an in-memory reminder has no database id.
+                    preview[fname] = template._render_field(
+                        fname, list(record._ids), set_lang=lang
+                    )[record.id]
+            except UserError as error:
+                preview.error_msg = str(error)
+
+    def _preview_record(self):
+        """The reminder to render: the chosen one, or a draft one built in
+        memory for the chosen invoice (nothing is saved)."""
+        self.ensure_one()
+        if self.dunning_id:
+            return self.dunning_id
+        if self.move_id:
+            Dunning = self.env["kpulse.dunning"]
+            return Dunning.new(Dunning._prepare_vals(self.move_id, self.template_id))
+        return self.env["kpulse.dunning"]
+
+    @api.model
+    def default_get(self, fields_list):
+        values = super().default_get(fields_list)
+        template = self.env["kpulse.dunning.template"].browse(values.get("template_id"))
+        if template and not values.get("dunning_id") and not values.get("move_id"):
+            values["dunning_id"] = (
+                self.env["kpulse.dunning"]
+                .search([("template_id", "=", template.id)], limit=1)
+                .id
+            )
+            if not values["dunning_id"]:
+                move = self.env["account.move"].search(
+                    [("kpulse_can_be_dunned", "=", True)], limit=1
+                )
+                values["move_id"] = move.id
+        return values

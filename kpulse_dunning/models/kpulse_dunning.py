@@ -263,7 +263,7 @@ class KpulseDunning(models.Model):
         return super().create(vals_list)
 
     @api.model
-    def _prepare_vals(self, moves, template, level=None):
+    def _prepare_vals(self, moves, template, level=None, penalties=None):
         """Values of a reminder for ``moves`` (one customer, one currency).
 
         The stored computed fields are given too: computing them afterwards,
@@ -280,7 +280,9 @@ class KpulseDunning(models.Model):
             "template_id": template.id,
             "date": today,
             "amount_residual": sum(moves.mapped("amount_residual")),
-            "line_ids": self.env["kpulse.dunning.line"]._prepare_lines(moves, today),
+            "line_ids": self.env["kpulse.dunning.line"]._prepare_lines(
+                moves, today, penalties
+            ),
         }
 
     @api.model
@@ -716,6 +718,9 @@ class KpulseDunning(models.Model):
             level: level._get_default_template() for level in next_levels.values()
         }
         to_escalate.partner_id.child_ids.mapped("email")  # one query for all contacts
+        penalties = to_escalate.line_ids.move_id._kpulse_penalty_values(
+            fields.Date.context_today(self)
+        )
         vals_list = [
             dict(
                 self._prepare_vals(
@@ -724,6 +729,7 @@ class KpulseDunning(models.Model):
                     ),
                     templates[next_levels[dunning.level_id]],
                     level=next_levels[dunning.level_id],
+                    penalties=penalties,
                 ),
                 previous_id=dunning.id,
             )

@@ -84,10 +84,15 @@ class KpulseDunningLine(models.Model):
                 line.days_overdue = 0
 
     @api.model
-    def _prepare_lines(self, moves, date):
+    def _prepare_lines(self, moves, date, penalties=None):
         """Commands creating one line per invoice, with its balance and its
-        late-payment penalty on ``date``."""
-        penalties = moves._kpulse_penalty_values(date)
+        late-payment penalty on ``date``.
+
+        :param dict penalties: ``_kpulse_penalty_values`` of a larger batch,
+            so that a batch of reminders computes them once.
+        """
+        if penalties is None:
+            penalties = moves._kpulse_penalty_values(date)
         return [
             Command.create(
                 {

@@ -118,9 +118,13 @@ class KpulseDunningCreate(models.TransientModel):
         )
         Dunning = self.env["kpulse.dunning"]
         self.move_ids.commercial_partner_id.child_ids.mapped("email")  # one query
+        moves_to_remind = self.move_ids - duplicates
+        penalties = moves_to_remind._kpulse_penalty_values(
+            fields.Date.context_today(self)
+        )
         vals_list = [
-            Dunning._prepare_vals(moves, template)
-            for moves in self._group_moves(self.move_ids - duplicates)
+            Dunning._prepare_vals(moves, template, penalties=penalties)
+            for moves in self._group_moves(moves_to_remind)
         ]
         return self.env["kpulse.dunning"]._create_batch(vals_list), duplicates
 

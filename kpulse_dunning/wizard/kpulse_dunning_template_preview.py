@@ -26,9 +26,11 @@ class KpulseDunningTemplatePreview(models.TransientModel):
     )
     lang = fields.Selection(_selection_languages, string="Language")
     subject = fields.Char(compute="_compute_preview")
-    body_html = fields.Html(compute="_compute_preview", sanitize=False)
-    letter_html = fields.Html(compute="_compute_preview", sanitize=False)
-    error_msg = fields.Text(compute="_compute_preview")
+    body_html = fields.Html(string="E-mail", compute="_compute_preview", sanitize=False)
+    letter_html = fields.Html(
+        string="Letter Content", compute="_compute_preview", sanitize=False
+    )
+    error_msg = fields.Text(string="Error", compute="_compute_preview")
 
     @api.depends("template_id", "dunning_id", "move_id", "lang")
     def _compute_preview(self):

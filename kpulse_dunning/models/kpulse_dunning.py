@@ -1,5 +1,7 @@
 import io
 import logging
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from markupsafe import Markup
@@ -13,6 +15,8 @@ _logger = logging.getLogger(__name__)
 
 LETTER_REPORT = "kpulse_dunning.action_report_dunning_letter"
 SETTLED_PAYMENT_STATES = ("paid", "in_payment", "reversed")
+# Below this many letters per run, a second wkhtmltopdf is not worth starting.
+PARALLEL_MIN_LETTERS = 40
 
 
 class KpulseDunning(models.Model):
@@ -180,6 +184,7 @@ class KpulseDunning(models.Model):
     )
     def _compute_dynamic_fields(self):
         today = fields.Date.context_today(self)
+        self.line_ids.move_id._kpulse_ensure_access_tokens()
         for dunning in self:
             company = dunning.company_id
             contact = dunning.partner_invoice_id
@@ -513,40 +518,82 @@ class KpulseDunning(models.Model):
         return self.env._("The template could not be rendered: %(error)s", error=error)
 
     def _render_letter_pdfs(self, letters=None):
-        """One PDF letter per reminder, from a single wkhtmltopdf run.
+        """One PDF letter per reminder, in as few wkhtmltopdf runs as cores.
 
-        Debian's wkhtmltopdf refuses several documents in one call, so the
-        report renders all letters as one document, split back per reminder.
+        Debian's wkhtmltopdf refuses several documents in one call, so each
+        run converts a batch of letters rendered as one document, which is
+        then split back per reminder. A big batch is cut in one chunk per
+        core, converted in parallel.
         """
         Report = self.env["ir.actions.report"]
-        report = self.env.ref(LETTER_REPORT)
+        report = self.env.ref(LETTER_REPORT).with_context(debug=False)
         data = {"letter_bodies": letters} if letters else None
         in_test = modules.module.current_test or tools.config["test_enable"]
+        pdfs = {}
         if len(self) > 1 and (
             self.env.context.get("force_report_rendering") or not in_test
         ):
-            report = report.with_context(debug=False)
-            html = Report.with_context(debug=False)._render_qweb_html(
-                report, self.ids, data=data
-            )[0]
-            bodies, _ids, header, footer, paper_args = report._prepare_html(
-                html, report_model=self._name
-            )
-            pdf = Report._run_wkhtmltopdf(
-                bodies,
-                report_ref=report,
-                header=header,
-                footer=footer,
-                specific_paperformat_args=paper_args,
-            )
-            parts = self._split_letters_pdf(pdf)
-            if parts:
-                return dict(zip(self.ids, parts, strict=True))
-            _logger.info("Letters could not be split; rendering them one by one.")
+            # Test cursors are not shared across threads: convert in turn there.
+            chunks = self._letter_chunks(1 if in_test else os.cpu_count() or 1)
+            jobs = [chunk._letters_html(report, data) for chunk in chunks]
+            for chunk, pdf in zip(
+                chunks, self._convert_letters(report, jobs), strict=True
+            ):
+                parts = chunk._split_letters_pdf(pdf)
+                if parts:
+                    pdfs.update(zip(chunk.ids, parts, strict=True))
+                else:
+                    _logger.info(
+                        "Letters could not be split; rendering them one by one."
+                    )
+        for dunning in self.filtered(lambda d: d.id not in pdfs):
+            pdfs[dunning.id] = Report._render_qweb_pdf(report, dunning.ids, data=data)[
+                0
+            ]
+        return pdfs
+
+    def _letter_chunks(self, workers):
+        """Contiguous chunks, one per worker, none under PARALLEL_MIN_LETTERS."""
+        count = max(1, min(workers, len(self) // PARALLEL_MIN_LETTERS))
+        size = -(-len(self) // count)
+        return [self[start : start + size] for start in range(0, len(self), size)]
+
+    def _letters_html(self, report, data):
+        """The arguments of one wkhtmltopdf run for these letters."""
+        html = report.env["ir.actions.report"]._render_qweb_html(
+            report, self.ids, data=data
+        )[0]
+        bodies, _ids, header, footer, paper_args = report._prepare_html(
+            html, report_model=self._name
+        )
         return {
-            dunning.id: Report._render_qweb_pdf(report, dunning.ids, data=data)[0]
-            for dunning in self
+            "bodies": bodies,
+            "header": header,
+            "footer": footer,
+            "specific_paperformat_args": paper_args,
         }
+
+    def _convert_letters(self, report, jobs):
+        """Run wkhtmltopdf on each job, in parallel when there are several.
+
+        Each thread reads the report settings through a cursor of its own.
+        """
+
+        def convert(job):
+            with self.env.registry.cursor() as cr:
+                env = api.Environment(cr, self.env.uid, self.env.context)
+                return env["ir.actions.report"]._run_wkhtmltopdf(
+                    report_ref=report.id, **job
+                )
+
+        if len(jobs) == 1:
+            return [
+                self.env["ir.actions.report"]._run_wkhtmltopdf(
+                    report_ref=report, **jobs[0]
+                )
+            ]
+        with ThreadPoolExecutor(max_workers=len(jobs)) as executor:
+            return list(executor.map(convert, jobs))
 
     def _letter_portal_url(self):
         """Where the letter's reference points: the customer's invoices in the

@@ -19,13 +19,10 @@ class KpulseDunningLine(models.Model):
     )
     company_id = fields.Many2one(related="dunning_id.company_id", store=True)
     partner_id = fields.Many2one(related="dunning_id.partner_id")
-    # Stored and precomputed: every amount written on a line is rounded in it.
+    # Stored: every amount written on a line is rounded in it. Batches give it
+    # in the values; the compute serves lines created one by one.
     currency_id = fields.Many2one(
-        "res.currency",
-        compute="_compute_currency_id",
-        store=True,
-        precompute=True,
-        required=True,
+        "res.currency", compute="_compute_currency_id", store=True
     )
     invoice_date = fields.Date(related="move_id.invoice_date")
     amount_total = fields.Monetary(related="move_id.amount_total")

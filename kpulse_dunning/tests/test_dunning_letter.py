@@ -81,3 +81,33 @@ class TestDunningLetter(KpulseDunningCommon):
         action = self.dunnings.action_print()
         self.assertEqual(action["report_name"], "kpulse_dunning.report_dunning_letter")
         self.assertEqual(action["context"]["active_ids"], self.dunnings.ids)
+
+    def test_formal_notice_60_days_late(self):
+        """The default formal notice of a company customer 60 days late."""
+        invoice = self._overdue_invoice(60, 1000.0)
+        notice = self._create_dunnings(invoice, self.template_3)
+        line = notice.line_ids
+        # 1000.00 × (2.15 + 10) % × 60 / 365 = 19.97; indemnity 40.00
+        self.assertEqual(line.days_overdue, 60)
+        self.assertAlmostEqual(line.penalty_amount, 19.97)
+        self.assertAlmostEqual(line.indemnity_amount, 40.0)
+        self.assertAlmostEqual(notice.amount_claimed, 1059.97)
+        html = self.env["ir.actions.report"]._render_qweb_html(
+            "kpulse_dunning.action_report_dunning_letter", notice.ids
+        )[0]
+        text = html2plaintext(html.decode())
+        for expected in (
+            "Formal notice",
+            "Registered letter with acknowledgement of receipt",
+            "article 1344 of the French Civil Code",
+            "injonction de payer",
+            "article L441-10",
+            "19.97",
+            "40.00",
+            "1,059.97",
+            "06/23/2026",
+        ):
+            self.assertIn(expected, text)
+        body = self.template_3._render_field("body_html", notice.ids)[notice.id]
+        self.assertIn("1,059.97", body)
+        self.assertIn("formal notice", body)

@@ -41,15 +41,16 @@ class KpulseDunningLine(models.Model):
         store=True,
         help="Days between the due date and the reminder date.",
     )
-    penalty_amount = fields.Monetary(
+    # Floats, not Monetary: the amounts are rounded in the invoice currency
+    # when computed, and Monetary's per-record rounding doubles the cost of
+    # creating reminders by the thousand.
+    penalty_amount = fields.Float(
         string="Penalty",
-        currency_field="currency_id",
         readonly=True,
         help="Late-payment penalty on the amount due at the reminder date.",
     )
-    indemnity_amount = fields.Monetary(
+    indemnity_amount = fields.Float(
         string="Fixed Indemnity",
-        currency_field="currency_id",
         readonly=True,
         help="Fixed indemnity for recovery costs, in the invoice currency.",
     )

@@ -24,7 +24,6 @@ class KpulseDunning(models.Model):
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _description = "Payment Reminder"
     _order = "date desc, id desc"
-    _check_company_auto = True
 
     name = fields.Char(
         string="Reference", required=True, readonly=True, copy=False, default="/"
@@ -69,8 +68,9 @@ class KpulseDunning(models.Model):
     template_id = fields.Many2one(
         "kpulse.dunning.template",
         string="Template",
-        check_company=True,
-        domain="[('level_id', '=', level_id)]",
+        # The company is checked where reminders are made (wizard, escalation):
+        # the generic per-record check is too slow for batches of thousands.
+        domain="[('level_id', '=', level_id), ('company_id', 'in', [company_id, False])]",
         ondelete="restrict",
     )
     state = fields.Selection(
@@ -268,7 +268,7 @@ class KpulseDunning(models.Model):
         return super().create(vals_list)
 
     @api.model
-    def _prepare_vals(self, moves, template, level=None, penalties=None):
+    def _prepare_vals(self, moves, template, level=None, penalties=None, user=None):
         """Values of a reminder for ``moves`` (one customer, one currency).
 
         The stored computed fields are given too: computing them afterwards,
@@ -283,6 +283,8 @@ class KpulseDunning(models.Model):
             "currency_id": moves.currency_id.id,
             "level_id": (level or template.level_id).id,
             "template_id": template.id,
+            "user_id": (user or self.env.user).id,
+            "state": "draft",
             "date": today,
             "amount_residual": sum(moves.mapped("amount_residual")),
             "line_ids": self.env["kpulse.dunning.line"]._prepare_lines(
@@ -777,6 +779,7 @@ class KpulseDunning(models.Model):
                     templates[next_levels[dunning.level_id]],
                     level=next_levels[dunning.level_id],
                     penalties=penalties,
+                    user=dunning.user_id,
                 ),
                 previous_id=dunning.id,
             )

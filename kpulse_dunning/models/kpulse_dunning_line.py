@@ -17,7 +17,7 @@ class KpulseDunningLine(models.Model):
     move_id = fields.Many2one(
         "account.move", string="Invoice", required=True, index=True, ondelete="cascade"
     )
-    company_id = fields.Many2one(related="dunning_id.company_id", store=True)
+    company_id = fields.Many2one(related="dunning_id.company_id")
     partner_id = fields.Many2one(related="dunning_id.partner_id")
     # Stored: every amount written on a line is rounded in it. Batches give it
     # in the values; the compute serves lines created one by one.

@@ -70,7 +70,8 @@ class KpulseDunning(models.Model):
         string="Template",
         # The company is checked where reminders are made (wizard, escalation):
         # the generic per-record check is too slow for batches of thousands.
-        domain="[('level_id', '=', level_id), ('company_id', 'in', [company_id, False])]",
+        domain="[('level_id', '=', level_id),"
+        " ('company_id', 'in', [company_id, False])]",
         ondelete="restrict",
     )
     state = fields.Selection(

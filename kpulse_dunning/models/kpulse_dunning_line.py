@@ -46,18 +46,21 @@ class KpulseDunningLine(models.Model):
     # creating reminders by the thousand.
     penalty_amount = fields.Float(
         string="Penalty",
-        readonly=True,
+        compute="_compute_penalties",
+        store=True,
         help="Late-payment penalty on the amount due at the reminder date.",
     )
     indemnity_amount = fields.Float(
         string="Fixed Indemnity",
-        readonly=True,
+        compute="_compute_penalties",
+        store=True,
         help="Fixed indemnity for recovery costs, in the invoice currency.",
     )
     penalty_rate = fields.Float(
         string="Penalty Rate (%)",
         digits=(16, 4),
-        readonly=True,
+        compute="_compute_penalties",
+        store=True,
         help="Annual penalty rate on the reminder date.",
     )
 
@@ -70,6 +73,18 @@ class KpulseDunningLine(models.Model):
     def _compute_currency_id(self):
         for line in self:
             line.currency_id = line.move_id.currency_id
+
+    @api.depends("move_id", "dunning_id.date")
+    def _compute_penalties(self):
+        # Batches give these values at creation; this serves lines added one
+        # by one. Payments do not change them: they are as at the reminder date.
+        for date, lines in self.grouped(lambda line: line.dunning_id.date).items():
+            values = lines.move_id._kpulse_penalty_values(date) if date else {}
+            for line in lines:
+                line_values = values.get(line.move_id.id, {})
+                line.penalty_amount = line_values.get("penalty_amount", 0.0)
+                line.indemnity_amount = line_values.get("indemnity_amount", 0.0)
+                line.penalty_rate = line_values.get("penalty_rate", 0.0)
 
     @api.depends("invoice_date_due", "dunning_id.date")
     def _compute_days_overdue(self):

@@ -96,6 +96,9 @@ class TestDunningConfig(KpulseDunningCommon):
         )
         self.assertEqual(nordwind.amount_residual, 8300.0)
         self.assertEqual(nordwind.line_ids.currency_id, self.env.company.currency_id)
+        # Lines created one by one get their penalties too (second reminder).
+        self.assertTrue(all(nordwind.line_ids.mapped("penalty_amount")))
+        self.assertTrue(all(nordwind.line_ids.mapped("indemnity_amount")))
         brasserie = self.env.ref("kpulse_dunning.demo_partner_brasserie")
         self.assertEqual(
             self.env.ref(

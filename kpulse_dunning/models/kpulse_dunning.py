@@ -14,7 +14,6 @@ from odoo.tools.pdf import PdfFileReader, PdfFileWriter
 _logger = logging.getLogger(__name__)
 
 LETTER_REPORT = "kpulse_dunning.action_report_dunning_letter"
-SETTLED_PAYMENT_STATES = ("paid", "in_payment", "reversed")
 # Below this many letters per run, a second wkhtmltopdf is not worth starting.
 PARALLEL_MIN_LETTERS = 40
 
@@ -468,22 +467,11 @@ class KpulseDunning(models.Model):
         return emptied
 
     def _render_mail_contents(self, failures):
-        """Subject and body of every reminder, in the customer's language.
-
-        Templates are rendered in batch; when a batch fails, its reminders are
-        rendered one by one so that only the faulty ones are set aside.
-        """
-        contents = {}
-        for template, dunnings in self.grouped("template_id").items():
-            try:
-                contents.update(dunnings._render_template_fields(template))
-            except UserError:
-                for dunning in dunnings:
-                    try:
-                        contents.update(dunning._render_template_fields(template))
-                    except UserError as error:
-                        failures[dunning] = self._render_error_reason(error)
-        return contents
+        """Subject and body of every reminder, in the customer's language."""
+        return self._render_by_template(
+            lambda template, dunnings: dunnings._render_template_fields(template),
+            failures,
+        )
 
     def _render_template_fields(self, template):
         subjects = template._render_field("subject", self.ids, compute_lang=True)
@@ -492,30 +480,36 @@ class KpulseDunning(models.Model):
 
     def _render_letter_bodies(self, failures=None):
         """Letter content of every reminder, rendered from its template."""
-        letters = {}
-        for template, dunnings in self.grouped("template_id").items():
+
+        def render(template, dunnings):
             if not template:
-                letters.update(dict.fromkeys(dunnings.ids, Markup()))
-                continue
+                return dict.fromkeys(dunnings.ids, Markup())
+            return template._render_field(
+                "letter_html", dunnings.ids, compute_lang=True
+            )
+
+        return self._render_by_template(render, failures)
+
+    def _render_by_template(self, render, failures=None):
+        """Call ``render(template, reminders)`` once per template.
+
+        When a batch fails, its reminders are rendered one by one so that only
+        the faulty ones are set aside in ``failures``; without ``failures``,
+        the error is raised.
+        """
+        results = {}
+        for template, dunnings in self.grouped("template_id").items():
             try:
-                letters.update(
-                    template._render_field(
-                        "letter_html", dunnings.ids, compute_lang=True
-                    )
-                )
+                results.update(render(template, dunnings))
             except UserError:
                 if failures is None:
                     raise
                 for dunning in dunnings:
                     try:
-                        letters.update(
-                            template._render_field(
-                                "letter_html", dunning.ids, compute_lang=True
-                            )
-                        )
+                        results.update(render(template, dunning))
                     except UserError as error:
                         failures[dunning] = self._render_error_reason(error)
-        return letters
+        return results
 
     def _render_error_reason(self, error):
         return self.env._("The template could not be rendered: %(error)s", error=error)

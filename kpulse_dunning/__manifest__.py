@@ -7,7 +7,7 @@
     "author": "KPulse",
     "website": "https://github.com/kpulse/kpulse_dunning",
     "license": "LGPL-3",
-    "depends": ["account", "mail", "sale"],
+    "depends": ["account", "html_editor", "mail", "sale"],
     "data": [
         "security/kpulse_dunning_security.xml",
         "security/ir.model.access.csv",
@@ -35,6 +35,7 @@
         "web.assets_backend": [
             "kpulse_dunning/static/src/scss/kpulse_dunning.scss",
             "kpulse_dunning/static/src/fields/*",
+            "kpulse_dunning/static/src/editor/*",
         ],
         "web.report_assets_common": [
             "kpulse_dunning/static/src/scss/kpulse_dunning_letter.scss",

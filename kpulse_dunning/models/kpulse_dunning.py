@@ -8,6 +8,7 @@ from markupsafe import Markup
 
 from odoo import api, fields, models, modules, tools
 from odoo.exceptions import AccessError, UserError
+from odoo.fields import Domain
 from odoo.tools import SQL, format_date
 from odoo.tools.pdf import PdfFileReader, PdfFileWriter
 
@@ -16,6 +17,36 @@ _logger = logging.getLogger(__name__)
 LETTER_REPORT = "kpulse_dunning.action_report_dunning_letter"
 # Below this many letters per run, a second wkhtmltopdf is not worth starting.
 PARALLEL_MIN_LETTERS = 40
+# Stored totals given with a batch's values, not recomputed line by line.
+TOTAL_FIELDS = ("amount_residual", "penalty_total", "indemnity_total", "amount_claimed")
+# The dynamic fields: safe, display-ready values that any template author may
+# use, even when Odoo restricts template editing to Mail Template Editors.
+DYNAMIC_TEXT_FIELDS = (
+    "name",
+    "customer_name",
+    "customer_contact_name",
+    "customer_address",
+    "customer_vat",
+    "customer_ref",
+    "company_name",
+    "company_legal_info",
+    "company_address",
+    "company_iban",
+    "company_bic",
+    "signatory_name",
+    "signatory_function",
+    "level_name",
+    "previous_dates",
+    "portal_url",
+)
+DYNAMIC_DATE_FIELDS = ("today", "payment_deadline")
+DYNAMIC_AMOUNT_FIELDS = (
+    "amount_residual",
+    "penalty_total",
+    "indemnity_total",
+    "amount_claimed",
+)
+ADDRESS_PATHS = ("street", "street2", "zip", "city", "state_id.name", "country_id.name")
 
 
 class KpulseDunning(models.Model):
@@ -115,50 +146,75 @@ class KpulseDunning(models.Model):
     failure_reason = fields.Text(readonly=True, copy=False)
 
     # Dynamic fields for templates: ready-made values, so that template authors
-    # do not write paths through five models. Not stored: rendered on demand.
+    # do not write paths through five models. The editor's placeholder helper
+    # only lists searchable fields, hence the search methods.
     customer_name = fields.Char(related="partner_id.name", string="Customer Name")
     customer_contact_name = fields.Char(
-        compute="_compute_dynamic_fields", string="Contact Name"
+        compute="_compute_dynamic_fields",
+        search="_search_customer_contact_name",
+        string="Contact Name",
     )
-    customer_address = fields.Text(compute="_compute_dynamic_fields")
+    customer_address = fields.Text(
+        compute="_compute_dynamic_fields", search="_search_customer_address"
+    )
     customer_vat = fields.Char(related="partner_id.vat", string="Customer Tax ID")
     customer_ref = fields.Char(related="partner_id.ref", string="Customer Reference")
     company_name = fields.Char(related="company_id.name", string="Company Name")
     company_legal_info = fields.Char(
-        compute="_compute_dynamic_fields", string="Company Legal Mentions"
+        compute="_compute_dynamic_fields",
+        search="_search_company_legal_info",
+        string="Company Legal Mentions",
     )
-    company_address = fields.Text(compute="_compute_dynamic_fields")
-    company_iban = fields.Char(compute="_compute_dynamic_fields", string="Company IBAN")
-    company_bic = fields.Char(compute="_compute_dynamic_fields", string="Company BIC")
+    company_address = fields.Text(
+        compute="_compute_dynamic_fields", search="_search_company_address"
+    )
+    company_iban = fields.Char(
+        compute="_compute_dynamic_fields",
+        search="_search_company_iban",
+        string="Company IBAN",
+    )
+    company_bic = fields.Char(
+        compute="_compute_dynamic_fields",
+        search="_search_company_bic",
+        string="Company BIC",
+    )
     signatory_name = fields.Char(related="user_id.name", string="Signatory")
     signatory_function = fields.Char(
         related="user_id.partner_id.function", string="Signatory Role"
     )
     level_name = fields.Char(related="level_id.name")
-    today = fields.Date(compute="_compute_dynamic_fields")
+    today = fields.Date(
+        compute="_compute_dynamic_fields", search="_search_unfilterable"
+    )
     payment_deadline = fields.Date(
         compute="_compute_dynamic_fields",
+        search="_search_unfilterable",
         help="Date by which the customer is asked to pay: the sending date "
         "plus the level's payment delay.",
     )
     previous_dates = fields.Char(
         compute="_compute_dynamic_fields",
+        search="_search_unfilterable",
         string="Earlier Reminders",
         help="Dates of the earlier reminders this one escalates from.",
     )
     portal_url = fields.Char(
         compute="_compute_dynamic_fields",
+        search="_search_unfilterable",
         string="Payment Link",
         help="Customer portal page where the customer can pay the invoices.",
     )
     penalty_total = fields.Monetary(
-        compute="_compute_dynamic_fields", string="Late-Payment Penalties"
+        compute="_compute_claim_totals",
+        store=True,
+        string="Late-Payment Penalties",
     )
     indemnity_total = fields.Monetary(
-        compute="_compute_dynamic_fields", string="Fixed Indemnities"
+        compute="_compute_claim_totals", store=True, string="Fixed Indemnities"
     )
     amount_claimed = fields.Monetary(
-        compute="_compute_dynamic_fields",
+        compute="_compute_claim_totals",
+        store=True,
         string="Total Claimed",
         help="Amount due plus penalties and fixed indemnities.",
     )
@@ -180,7 +236,6 @@ class KpulseDunning(models.Model):
         "date",
         "previous_id",
         "line_ids",
-        "amount_residual",
     )
     def _compute_dynamic_fields(self):
         today = fields.Date.context_today(self)
@@ -214,6 +269,12 @@ class KpulseDunning(models.Model):
                 if len(moves) == 1
                 else f"{dunning.get_base_url()}/my/invoices"
             )
+
+    @api.depends(
+        "line_ids.penalty_amount", "line_ids.indemnity_amount", "amount_residual"
+    )
+    def _compute_claim_totals(self):
+        for dunning in self:
             penalties = sum(dunning.line_ids.mapped("penalty_amount"))
             indemnities = sum(dunning.line_ids.mapped("indemnity_amount"))
             dunning.penalty_total = penalties
@@ -223,7 +284,7 @@ class KpulseDunning(models.Model):
     def _company_legal_info(self):
         self.ensure_one()
         company = self.company_id
-        parts = [company.name]
+        parts = [" ".join(filter(None, [company.name, company.kpulse_legal_form]))]
         if company.company_registry:
             parts.append(
                 self.env._("Registration: %(number)s", number=company.company_registry)
@@ -251,12 +312,80 @@ class KpulseDunning(models.Model):
     def _search_move_ids(self, operator, value):
         return [("line_ids.move_id", operator, value)]
 
+    # Searches on the dynamic fields match the fields they are built from.
+
+    def _search_on_paths(self, paths, operator, value):
+        if operator in Domain.NEGATIVE_OPERATORS:
+            return NotImplemented  # the ORM negates the positive search
+        return Domain.OR(Domain(path, operator, value) for path in paths)
+
+    def _search_customer_contact_name(self, operator, value):
+        return self._search_on_paths(["partner_invoice_id.name"], operator, value)
+
+    def _search_customer_address(self, operator, value):
+        return self._search_on_paths(
+            [f"partner_id.{name}" for name in ADDRESS_PATHS], operator, value
+        )
+
+    def _search_company_address(self, operator, value):
+        return self._search_on_paths(
+            [f"company_id.partner_id.{name}" for name in ADDRESS_PATHS],
+            operator,
+            value,
+        )
+
+    def _search_company_legal_info(self, operator, value):
+        return self._search_on_paths(
+            [
+                "company_id.name",
+                "company_id.kpulse_legal_form",
+                "company_id.company_registry",
+                "company_id.vat",
+            ],
+            operator,
+            value,
+        )
+
+    def _search_company_iban(self, operator, value):
+        return self._search_on_paths(
+            ["company_id.partner_id.bank_ids.acc_number"], operator, value
+        )
+
+    def _search_company_bic(self, operator, value):
+        return self._search_on_paths(
+            ["company_id.partner_id.bank_ids.bank_bic"], operator, value
+        )
+
+    def _search_unfilterable(self, operator, value):
+        raise UserError(
+            self.env._(
+                "Today's date, the payment deadline, the earlier reminders' dates "
+                "and the payment link are computed when a reminder is rendered; "
+                "they cannot be used in a filter."
+            )
+        )
+
     @api.depends("line_ids.move_id.amount_residual")
     def _compute_amount_residual(self):
         for dunning in self:
             dunning.amount_residual = sum(
                 dunning.line_ids.move_id.mapped("amount_residual")
             )
+
+    @api.model
+    def mail_allowed_qweb_expressions(self):
+        # What the editor's placeholder helper inserts for these fields.
+        return (
+            *super().mail_allowed_qweb_expressions(),
+            *(f"object.{name}" for name in DYNAMIC_TEXT_FIELDS),
+            *(f"object.{name}" for name in DYNAMIC_DATE_FIELDS),
+            *(f"format_date(object.{name})" for name in DYNAMIC_DATE_FIELDS),
+            *(f"object.{name}" for name in DYNAMIC_AMOUNT_FIELDS),
+            *(
+                f"format_amount(object.{name}, object.currency_id)"
+                for name in DYNAMIC_AMOUNT_FIELDS
+            ),
+        )
 
     # === CRUD === #
 
@@ -276,6 +405,14 @@ class KpulseDunning(models.Model):
         """
         partner = moves.commercial_partner_id
         today = fields.Date.context_today(self)
+        line_commands = self.env["kpulse.dunning.line"]._prepare_lines(
+            moves, today, penalties
+        )
+        amount_residual = sum(moves.mapped("amount_residual"))
+        penalty_total = sum(cmd[2].get("penalty_amount", 0.0) for cmd in line_commands)
+        indemnity_total = sum(
+            cmd[2].get("indemnity_amount", 0.0) for cmd in line_commands
+        )
         return {
             "partner_id": partner.id,
             "partner_invoice_id": self._invoice_contact(partner).id,
@@ -286,10 +423,11 @@ class KpulseDunning(models.Model):
             "user_id": (user or self.env.user).id,
             "state": "draft",
             "date": today,
-            "amount_residual": sum(moves.mapped("amount_residual")),
-            "line_ids": self.env["kpulse.dunning.line"]._prepare_lines(
-                moves, today, penalties
-            ),
+            "amount_residual": amount_residual,
+            "penalty_total": penalty_total,
+            "indemnity_total": indemnity_total,
+            "amount_claimed": amount_residual + penalty_total + indemnity_total,
+            "line_ids": line_commands,
         }
 
     @api.model
@@ -311,7 +449,8 @@ class KpulseDunning(models.Model):
         line_commands = [vals.pop("line_ids", []) for vals in vals_list]
         dunnings = self.with_context(tracking_disable=True).create(vals_list)
         # The totals were given with the values: keep them as the lines arrive.
-        with self.env.protecting([self._fields["amount_residual"]], dunnings):
+        totals = [self._fields[name] for name in TOTAL_FIELDS]
+        with self.env.protecting(totals, dunnings):
             self.env["kpulse.dunning.line"].create(
                 [
                     dict(command[2], dunning_id=dunning.id)

@@ -65,6 +65,48 @@ class KpulseDunningTemplate(models.Model):
         for template in self:
             template.dunning_count = counts.get(template, 0)
 
+    # === RENDERING === #
+
+    def _render_template(
+        self,
+        template_src,
+        model,
+        res_ids,
+        engine="inline_template",
+        add_context=None,
+        options=None,
+    ):
+        # Odoo renders a template made only of allowed expressions with a
+        # regex that reads plain field paths, so the allowed format_date and
+        # format_amount calls would come out as source. Rendering is trusted
+        # here (_unrestricted_rendering): always use the real engines.
+        return super(
+            KpulseDunningTemplate, self.with_context(kpulse_dunning_full_render=True)
+        )._render_template(
+            template_src,
+            model,
+            res_ids,
+            engine=engine,
+            add_context=add_context,
+            options=options,
+        )
+
+    @api.model
+    def _has_unsafe_expression_template_qweb(self, template_src, model, fname=None):
+        if self.env.context.get("kpulse_dunning_full_render"):
+            return True
+        return super()._has_unsafe_expression_template_qweb(template_src, model, fname)
+
+    @api.model
+    def _has_unsafe_expression_template_inline_template(
+        self, template_txt, model, fname=None
+    ):
+        if self.env.context.get("kpulse_dunning_full_render"):
+            return True
+        return super()._has_unsafe_expression_template_inline_template(
+            template_txt, model, fname
+        )
+
     # === CONSTRAINT METHODS === #
 
     @api.constrains("subject", "body_html", "letter_html")

@@ -16,6 +16,11 @@ class ResCompany(models.Model):
         help="One reminder per invoice, or one per customer and currency "
         "listing all its selected invoices.",
     )
+    kpulse_legal_form = fields.Char(
+        string="Legal Form",
+        help="Legal form and share capital, as French law asks on business "
+        "letters, e.g. SAS au capital de 10 000 €.",
+    )
     kpulse_penalty_apply = fields.Boolean(
         string="Apply late-payment penalties",
         default=True,

@@ -7,6 +7,12 @@ class ResConfigSettings(models.TransientModel):
     kpulse_dunning_grouping = fields.Selection(
         related="company_id.kpulse_dunning_grouping", readonly=False
     )
+    kpulse_legal_form = fields.Char(
+        related="company_id.kpulse_legal_form", readonly=False
+    )
+    kpulse_company_registry = fields.Char(
+        related="company_id.company_registry", readonly=False
+    )
     kpulse_penalty_apply = fields.Boolean(
         related="company_id.kpulse_penalty_apply", readonly=False
     )

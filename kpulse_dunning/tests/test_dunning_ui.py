@@ -53,3 +53,64 @@ class TestDunningUi(AccountTestInvoicingHttpCommon):
         )
         self.assertEqual(second.state, "draft")
         self.assertEqual(invoices.kpulse_dunning_level_id.mapped("sequence"), [10])
+
+    def test_template_editor_tour(self):
+        """Write a template with fields picked from the editor, preview it on
+        an overdue invoice, save it; a broken template is refused at save.
+
+        The author is a billing admin, not a Mail Template Editor: with
+        Odoo's default restricted template rendering, the dynamic fields are
+        what such a user may insert."""
+        company = self.env.company
+        user = new_test_user(
+            self.env,
+            login="kpulse_template_tour",
+            groups="account.group_account_manager,sales_team.group_sale_salesman",
+            company_id=company.id,
+        )
+        partner = self.env["res.partner"].create(
+            {
+                "name": "Tour Gamma",
+                "is_company": True,
+                "kpulse_penalty_excluded": True,
+                "child_ids": [
+                    Command.create(
+                        {
+                            "name": "Claire Gamma",
+                            "type": "invoice",
+                            "email": "claire@gamma.example.com",
+                        }
+                    )
+                ],
+            }
+        )
+        due = fields.Date.today() - timedelta(days=30)
+        self._create_invoice(
+            partner_id=partner.id,
+            invoice_date=due - timedelta(days=30),
+            invoice_date_due=due,
+            invoice_payment_term_id=False,
+            invoice_line_ids=[
+                Command.create({"name": "Service", "price_unit": 1240.0, "tax_ids": []})
+            ],
+            post=True,
+        )
+        templates = self.env["kpulse.dunning.template"].search([])
+        self.start_tour("/odoo", "kpulse_dunning_template_tour", login=user.login)
+
+        template = self.env["kpulse.dunning.template"].search(
+            [("id", "not in", templates.ids)]
+        )
+        self.assertEqual(template.name, "Tour letter")
+        self.assertEqual(template.level_id.sequence, 10)
+        self.assertEqual(
+            template.subject, "Reminder for {{object.customer_contact_name}}"
+        )
+        self.assertIn(
+            't-out="format_amount(object.amount_claimed, object.currency_id)"',
+            template.letter_html,
+        )
+        self.assertFalse(
+            self.env["kpulse.dunning"].search([("template_id", "=", template.id)]),
+            "the preview saves no reminder",
+        )

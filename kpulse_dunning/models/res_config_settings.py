@@ -11,7 +11,10 @@ class ResConfigSettings(models.TransientModel):
         related="company_id.kpulse_legal_form", readonly=False
     )
     kpulse_company_registry = fields.Char(
-        related="company_id.company_registry", readonly=False
+        related="company_id.company_registry",
+        readonly=False,
+        string="Registration Number",
+        help="Company registration number, such as SIREN or RCS in France.",
     )
     kpulse_penalty_apply = fields.Boolean(
         related="company_id.kpulse_penalty_apply", readonly=False

@@ -34,6 +34,7 @@
     "assets": {
         "web.assets_backend": [
             "kpulse_dunning/static/src/scss/kpulse_dunning.scss",
+            "kpulse_dunning/static/src/scss/kpulse_dunning_letter.scss",
             "kpulse_dunning/static/src/fields/*",
             "kpulse_dunning/static/src/editor/*",
         ],

@@ -316,3 +316,22 @@ class TestPenalties(KpulseDunningCommon):
             ):
                 self.company.write({field_name: -0.01})
         self.assertEqual(self.company.kpulse_penalty_margin, 10.0)
+
+    def test_totals_stored_on_the_reminder(self):
+        first = self._invoice("2026-05-16", 1000.0)  # 30 days: 9.99
+        second = self._invoice("2026-04-16", 500.0)  # 60 days: 9.99
+        dunning = self._create_dunnings(first | second, grouping="partner")
+        self.env.invalidate_all()
+        self.assertEqual(dunning.penalty_total, 19.98)
+        self.assertEqual(dunning.indemnity_total, 80.0)
+        self.assertEqual(dunning.amount_claimed, 1599.98)
+        self.assertEqual(
+            self.env["kpulse.dunning"].search([("amount_claimed", "=", 1599.98)]),
+            dunning,
+        )
+        # A payment lowers the amount due and the total claimed; the
+        # penalties stay as at the reminder date.
+        self._pay(second)
+        self.assertEqual(dunning.amount_residual, 1000.0)
+        self.assertEqual(dunning.penalty_total, 19.98)
+        self.assertEqual(dunning.amount_claimed, 1099.98)

@@ -161,6 +161,11 @@ class TestTemplatePreview(KpulseDunningCommon):
         self.assertIn(dunning.name, preview.subject)
         self.assertIn(invoice.name, preview.body_html)
         self.assertIn("Dear Sir or Madam", preview.letter_html)
+        # The whole letter, as printed: letterhead, address, invoices, total.
+        self.assertIn("Claire Dupont", preview.letter_html)
+        self.assertIn("Our reference:", preview.letter_html)
+        self.assertIn(invoice.name, preview.letter_html)
+        self.assertIn("Total due", preview.letter_html)
 
         # Without a reminder: rendered for an overdue invoice, nothing saved.
         other = self._overdue_invoice(15, 654.0, partner=self.customer_2)
@@ -170,6 +175,8 @@ class TestTemplatePreview(KpulseDunningCommon):
         self.assertIn(other.name, preview.body_html)
         self.assertIn("654.00", preview.body_html)
         self.assertIn("Atelier Martin", preview.body_html)
+        self.assertIn(other.name, preview.letter_html)
+        self.assertIn("654.00", preview.letter_html)
         self.assertEqual(self.env["kpulse.dunning"].search_count([]), count)
 
     def test_preview_language(self):
@@ -184,6 +191,7 @@ class TestTemplatePreview(KpulseDunningCommon):
             }
         )
         self.assertIn("Madame, Monsieur", preview.letter_html)
+        self.assertIn("Notre référence", preview.letter_html)
         self.assertIn("Total dû", preview.body_html)
         preview.lang = "en_US"
         self.assertIn("Dear Sir or Madam", preview.letter_html)

@@ -50,6 +50,16 @@ class KpulseDunningTemplatePreview(models.TransientModel):
                     )[record.id]
             except UserError as error:
                 preview.error_msg = str(error)
+                continue
+            # The whole letter, as printed: letterhead, address, invoices.
+            preview.letter_html = self.env["ir.qweb"].with_context(lang=lang)._render(
+                "kpulse_dunning.report_dunning_letter_document",
+                {
+                    "doc": record.with_context(lang=lang),
+                    "doc_first": True,
+                    "letter_bodies": {record.id: preview.letter_html},
+                },
+            )
 
     def _preview_record(self):
         """The reminder to render: the chosen one, or a draft one built in

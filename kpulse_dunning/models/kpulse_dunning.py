@@ -470,22 +470,22 @@ class KpulseDunning(models.Model):
             SQL(
                 """
                 UPDATE kpulse_dunning AS dunning
-                   SET penalty_total = totals.penalty_total,
-                       indemnity_total = totals.indemnity_total,
-                       amount_claimed = dunning.amount_residual
-                           + totals.penalty_total + totals.indemnity_total
-                  FROM (
-                        SELECT line.dunning_id,
-                               ROUND(SUM(line.penalty_amount)::numeric,
-                                     MAX(currency.decimal_places)) AS penalty_total,
-                               ROUND(SUM(line.indemnity_amount)::numeric,
-                                     MAX(currency.decimal_places)) AS indemnity_total
-                          FROM kpulse_dunning_line AS line
-                          JOIN res_currency AS currency ON currency.id = line.currency_id
-                         WHERE line.dunning_id IN %(ids)s
-                      GROUP BY line.dunning_id
-                       ) AS totals
-                 WHERE dunning.id = totals.dunning_id
+                SET penalty_total = totals.penalty_total,
+                    indemnity_total = totals.indemnity_total,
+                    amount_claimed = dunning.amount_residual
+                        + totals.penalty_total + totals.indemnity_total
+                FROM (
+                    SELECT line.dunning_id,
+                        ROUND(SUM(line.penalty_amount)::numeric,
+                              MAX(currency.decimal_places)) AS penalty_total,
+                        ROUND(SUM(line.indemnity_amount)::numeric,
+                              MAX(currency.decimal_places)) AS indemnity_total
+                    FROM kpulse_dunning_line AS line
+                    JOIN res_currency AS currency ON currency.id = line.currency_id
+                    WHERE line.dunning_id IN %(ids)s
+                    GROUP BY line.dunning_id
+                ) AS totals
+                WHERE dunning.id = totals.dunning_id
                 """,
                 ids=tuple(self.ids),
             )

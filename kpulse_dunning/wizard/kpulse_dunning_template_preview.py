@@ -52,13 +52,17 @@ class KpulseDunningTemplatePreview(models.TransientModel):
                 preview.error_msg = str(error)
                 continue
             # The whole letter, as printed: letterhead, address, invoices.
-            preview.letter_html = self.env["ir.qweb"].with_context(lang=lang)._render(
-                "kpulse_dunning.report_dunning_letter_document",
-                {
-                    "doc": record.with_context(lang=lang),
-                    "doc_first": True,
-                    "letter_bodies": {record.id: preview.letter_html},
-                },
+            preview.letter_html = (
+                self.env["ir.qweb"]
+                .with_context(lang=lang)
+                ._render(
+                    "kpulse_dunning.report_dunning_letter_document",
+                    {
+                        "doc": record.with_context(lang=lang),
+                        "doc_first": True,
+                        "letter_bodies": {record.id: preview.letter_html},
+                    },
+                )
             )
 
     def _preview_record(self):

@@ -128,8 +128,13 @@ registry.category("web_tour.tours").add("kpulse_dunning_template_tour", {
             run: "click",
         },
         {
-            content: "The letter is rendered with the dynamic fields",
-            trigger: ".modal div[name=letter_html]:contains(1,240.00)",
+            content: "The template's content is rendered with the dynamic fields",
+            trigger: ".modal .o_kpulse_letter_content:contains(1,240.00)",
+        },
+        {
+            content: "around it, the whole letter as printed",
+            trigger:
+                ".modal .o_kpulse_letter:has(.o_kpulse_letterhead):has(.o_kpulse_recipient:contains(Claire Gamma)):has(.o_kpulse_invoices:contains(1,240.00))",
         },
         {
             trigger: ".modal .modal-footer button:contains(Close)",

@@ -17,7 +17,7 @@ _logger = logging.getLogger(__name__)
 LETTER_REPORT = "kpulse_dunning.action_report_dunning_letter"
 # Below this many letters per run, a second wkhtmltopdf is not worth starting.
 PARALLEL_MIN_LETTERS = 40
-# Stored totals a batch gives or writes itself, not recomputed line by line.
+# Stored totals a batch writes itself, not recomputed line by line.
 TOTAL_FIELDS = ("amount_residual", "penalty_total", "indemnity_total", "amount_claimed")
 # The dynamic fields: safe, display-ready values that any template author may
 # use, even when Odoo restricts template editing to Mail Template Editors.
@@ -439,14 +439,18 @@ class KpulseDunning(models.Model):
         """
         # Lines are created in one flat batch: cheaper than one2many commands.
         line_commands = [vals.pop("line_ids", []) for vals in vals_list]
+        # Amounts are written afterwards in SQL (see _write_batch_amounts).
+        for vals in vals_list:
+            vals.pop("amount_residual", None)
         dunnings = self.with_context(tracking_disable=True).create(vals_list)
-        # The totals were given with the values: keep them as the lines arrive.
         Line = self.env["kpulse.dunning.line"]
         line_vals_list = [
             dict(command[2], dunning_id=dunning.id)
             for dunning, commands in zip(dunnings, line_commands, strict=True)
             for command in commands
         ]
+        for vals in line_vals_list:
+            vals.pop("amount_residual", None)
         totals = [self._fields[name] for name in TOTAL_FIELDS]
         with self.env.protecting(totals, dunnings):
             lines = Line.create(line_vals_list)
@@ -457,25 +461,41 @@ class KpulseDunning(models.Model):
                 field = Line._fields[name]
                 if field.compute and field.store:
                     self.env.remove_to_compute(field, lines)
-            dunnings._write_claim_totals()
+            dunnings._write_batch_amounts()
         return dunnings.with_env(self.env)
 
-    def _write_claim_totals(self):
-        """Store the penalty and claim totals of new reminders in one query:
-        assigning monetary values through the ORM rounds them one record at a
-        time, which triples the cost of a batch."""
+    def _write_batch_amounts(self):
+        """Store the amounts of new reminders and of their lines in two
+        queries: the ORM rounds each monetary value one record at a time,
+        which dominates the cost of a batch of thousands."""
+        for name in TOTAL_FIELDS:
+            self.env.remove_to_compute(self._fields[name], self)
         self.env["kpulse.dunning.line"].flush_model()
-        self.flush_recordset(["amount_residual"])
+        self.flush_recordset()
+        ids = tuple(self.ids)
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE kpulse_dunning_line AS line
+                SET amount_residual = move.amount_residual
+                FROM account_move AS move
+                WHERE move.id = line.move_id AND line.dunning_id IN %(ids)s
+                """,
+                ids=ids,
+            )
+        )
         self.env.cr.execute(
             SQL(
                 """
                 UPDATE kpulse_dunning AS dunning
-                SET penalty_total = totals.penalty_total,
+                SET amount_residual = totals.amount_residual,
+                    penalty_total = totals.penalty_total,
                     indemnity_total = totals.indemnity_total,
-                    amount_claimed = dunning.amount_residual
+                    amount_claimed = totals.amount_residual
                         + totals.penalty_total + totals.indemnity_total
                 FROM (
                     SELECT line.dunning_id,
+                        SUM(line.amount_residual) AS amount_residual,
                         ROUND(SUM(line.penalty_amount)::numeric,
                               MAX(currency.decimal_places)) AS penalty_total,
                         ROUND(SUM(line.indemnity_amount)::numeric,
@@ -487,12 +507,11 @@ class KpulseDunning(models.Model):
                 ) AS totals
                 WHERE dunning.id = totals.dunning_id
                 """,
-                ids=tuple(self.ids),
+                ids=ids,
             )
         )
-        for name in TOTAL_FIELDS[1:]:
-            self.env.remove_to_compute(self._fields[name], self)
-        self.invalidate_recordset(TOTAL_FIELDS[1:])
+        self.invalidate_recordset(TOTAL_FIELDS)
+        self.line_ids.invalidate_recordset(["amount_residual"])
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_sent(self):
@@ -926,8 +945,11 @@ class KpulseDunning(models.Model):
                     names=", ".join(at_top.mapped("name")),
                 )
             )
+        settled_ids = set(
+            self.line_ids.move_id.filtered(lambda move: move._kpulse_is_settled()).ids
+        )
         settled = self.filtered(
-            lambda d: all(move._kpulse_is_settled() for move in d.line_ids.move_id)
+            lambda d: all(line.move_id.id in settled_ids for line in d.line_ids)
         )
         settled.filtered(lambda d: d.state in ("draft", "failed")).state = "paid"
         to_escalate = self - settled
@@ -942,7 +964,7 @@ class KpulseDunning(models.Model):
             dict(
                 self._prepare_vals(
                     dunning.line_ids.move_id.filtered(
-                        lambda m: not m._kpulse_is_settled()
+                        lambda move: move.id not in settled_ids
                     ),
                     templates[next_levels[dunning.level_id]],
                     level=next_levels[dunning.level_id],

@@ -318,20 +318,26 @@ class TestPenalties(KpulseDunningCommon):
         self.assertEqual(self.company.kpulse_penalty_margin, 10.0)
 
     def test_totals_stored_on_the_reminder(self):
-        first = self._invoice("2026-05-16", 1000.0)  # 30 days: 9.99
+        first = self._invoice("2026-05-16", 1000.0)
+        self._pay(first, 400.0)  # 30 days on 600.00: 5.99
         second = self._invoice("2026-04-16", 500.0)  # 60 days: 9.99
         dunning = self._create_dunnings(first | second, grouping="partner")
         self.env.invalidate_all()
-        self.assertEqual(dunning.penalty_total, 19.98)
-        self.assertEqual(dunning.indemnity_total, 80.0)
-        self.assertEqual(dunning.amount_claimed, 1599.98)
         self.assertEqual(
-            self.env["kpulse.dunning"].search([("amount_claimed", "=", 1599.98)]),
+            dunning.line_ids.sorted("amount_residual").mapped("amount_residual"),
+            [500.0, 600.0],
+        )
+        self.assertEqual(dunning.amount_residual, 1100.0)
+        self.assertEqual(dunning.penalty_total, 15.98)
+        self.assertEqual(dunning.indemnity_total, 80.0)
+        self.assertEqual(dunning.amount_claimed, 1195.98)
+        self.assertEqual(
+            self.env["kpulse.dunning"].search([("amount_claimed", "=", 1195.98)]),
             dunning,
         )
         # A payment lowers the amount due and the total claimed; the
         # penalties stay as at the reminder date.
         self._pay(second)
-        self.assertEqual(dunning.amount_residual, 1000.0)
-        self.assertEqual(dunning.penalty_total, 19.98)
-        self.assertEqual(dunning.amount_claimed, 1099.98)
+        self.assertEqual(dunning.amount_residual, 600.0)
+        self.assertEqual(dunning.penalty_total, 15.98)
+        self.assertEqual(dunning.amount_claimed, 695.98)

@@ -111,3 +111,24 @@ class TestDunningLetter(KpulseDunningCommon):
         body = self.template_3._render_field("body_html", notice.ids)[notice.id]
         self.assertIn("1,059.97", body)
         self.assertIn("formal notice", body)
+        # Created directly at this level: no earlier reminder to refer to.
+        self.assertIn("The invoices listed below remain unpaid.", text)
+        self.assertIn("The following invoices remain unpaid.", body)
+        self.assertNotIn("Despite", text + body)
+
+    def test_letters_refer_to_earlier_reminders(self):
+        first = self._create_dunnings(self._overdue_invoice(60, 1000.0))
+        first.write({"state": "sent", "sent_date": "2026-06-01 10:00:00"})
+        second = first._action_escalate()
+        second.write({"state": "sent", "sent_date": "2026-06-08 10:00:00"})
+        notice = second._action_escalate()
+        for dunning, expected in (
+            (second, "Despite our reminder of 06/01/2026, the"),
+            (notice, "Despite our reminders of 06/01/2026, 06/08/2026, the"),
+        ):
+            html = self.env["ir.actions.report"]._render_qweb_html(
+                "kpulse_dunning.action_report_dunning_letter", dunning.ids
+            )[0]
+            self.assertIn(expected, html2plaintext(html.decode()))
+            body = dunning.template_id._render_field("body_html", dunning.ids)
+            self.assertIn(expected, body[dunning.id])

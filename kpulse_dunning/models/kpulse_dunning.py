@@ -27,6 +27,7 @@ DYNAMIC_TEXT_FIELDS = (
     "customer_contact_name",
     "customer_address",
     "customer_vat",
+    "customer_registry",
     "customer_ref",
     "company_name",
     "company_legal_info",
@@ -158,6 +159,11 @@ class KpulseDunning(models.Model):
         compute="_compute_dynamic_fields", search="_search_customer_address"
     )
     customer_vat = fields.Char(related="partner_id.vat", string="Customer Tax ID")
+    customer_registry = fields.Char(
+        related="partner_id.company_registry",
+        string="Customer Registration Number",
+        help="Customer's registration number (SIREN in France).",
+    )
     customer_ref = fields.Char(related="partner_id.ref", string="Customer Reference")
     company_name = fields.Char(related="company_id.name", string="Company Name")
     company_legal_info = fields.Char(

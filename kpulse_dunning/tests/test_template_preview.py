@@ -40,6 +40,8 @@ class TestTemplatePreview(KpulseDunningCommon):
         dunning = first._action_escalate()
         self.assertEqual(dunning.partner_invoice_id, self.contact)
         self.assertEqual(dunning.customer_name, "Brasserie Dupont")
+        self.customer.company_registry = "552 100 554"
+        self.assertEqual(dunning.customer_registry, "552 100 554")
         self.assertEqual(dunning.customer_contact_name, "Claire Dupont")
         self.assertIn("12 rue des Lilas", dunning.customer_address)
         self.assertIn("123 456 789 RCS Lyon", dunning.company_legal_info)
@@ -70,11 +72,11 @@ class TestTemplatePreview(KpulseDunningCommon):
         Dunning = self.env["kpulse.dunning"]
         dynamic = [
             "customer_name", "customer_contact_name", "customer_address",
-            "customer_vat", "customer_ref", "company_name", "company_legal_info",
-            "company_address", "company_iban", "company_bic", "signatory_name",
-            "signatory_function", "level_name", "today", "payment_deadline",
-            "previous_dates", "portal_url", "amount_residual", "penalty_total",
-            "indemnity_total", "amount_claimed",
+            "customer_vat", "customer_registry", "customer_ref", "company_name",
+            "company_legal_info", "company_address", "company_iban", "company_bic",
+            "signatory_name", "signatory_function", "level_name", "today",
+            "payment_deadline", "previous_dates", "portal_url", "amount_residual",
+            "penalty_total", "indemnity_total", "amount_claimed",
         ]  # fmt: skip
         described = Dunning.fields_get(dynamic, ["searchable"])
         self.assertEqual(

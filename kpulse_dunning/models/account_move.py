@@ -268,9 +268,7 @@ class AccountMove(models.Model):
         dunnings = self.kpulse_dunning_line_ids.dunning_id.filtered(
             lambda d: d.state in ("draft", "failed")
         )
-        paid = dunnings.filtered(
-            lambda d: all(move._kpulse_is_settled() for move in d.line_ids.move_id)
-        )
+        paid, _settled_ids = dunnings._split_settled()
         paid.write({"state": "paid"})
 
     def _kpulse_penalty_values(self, date):

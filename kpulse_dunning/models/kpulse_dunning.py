@@ -383,10 +383,13 @@ class KpulseDunning(models.Model):
         # What the editor's placeholder helper inserts for these fields.
         return (
             *super().mail_allowed_qweb_expressions(),
-            *(f"object.{name}" for name in DYNAMIC_TEXT_FIELDS),
-            *(f"object.{name}" for name in DYNAMIC_DATE_FIELDS),
+            *(
+                f"object.{name}"
+                for name in DYNAMIC_TEXT_FIELDS
+                + DYNAMIC_DATE_FIELDS
+                + DYNAMIC_AMOUNT_FIELDS
+            ),
             *(f"format_date(object.{name})" for name in DYNAMIC_DATE_FIELDS),
-            *(f"object.{name}" for name in DYNAMIC_AMOUNT_FIELDS),
             *(
                 f"format_amount(object.{name}, object.currency_id)"
                 for name in DYNAMIC_AMOUNT_FIELDS
@@ -406,8 +409,9 @@ class KpulseDunning(models.Model):
     def _prepare_vals(self, moves, template, level=None, penalties=None, user=None):
         """Values of a reminder for ``moves`` (one customer, one currency).
 
-        The stored computed fields are given too: computing them afterwards,
-        one field at a time, costs more than the reminder itself in a batch.
+        The lines' stored computed values are given too: computing them
+        afterwards costs more than the reminder itself in a batch. The
+        amounts are left to their computes, or to ``_write_batch_amounts``.
         """
         partner = moves.commercial_partner_id
         today = fields.Date.context_today(self)
@@ -424,7 +428,6 @@ class KpulseDunning(models.Model):
             "user_id": (user or self.env.user).id,
             "state": "draft",
             "date": today,
-            "amount_residual": sum(moves.mapped("amount_residual")),
             "line_ids": line_commands,
         }
 
@@ -445,9 +448,6 @@ class KpulseDunning(models.Model):
         """
         # Lines are created in one flat batch: cheaper than one2many commands.
         line_commands = [vals.pop("line_ids", []) for vals in vals_list]
-        # Amounts are written afterwards in SQL (see _write_batch_amounts).
-        for vals in vals_list:
-            vals.pop("amount_residual", None)
         dunnings = self.with_context(tracking_disable=True).create(vals_list)
         Line = self.env["kpulse.dunning.line"]
         line_vals_list = [
@@ -455,6 +455,7 @@ class KpulseDunning(models.Model):
             for dunning, commands in zip(dunnings, line_commands, strict=True)
             for command in commands
         ]
+        # Amounts are written afterwards in SQL (see _write_batch_amounts).
         for vals in line_vals_list:
             vals.pop("amount_residual", None)
         totals = [self._fields[name] for name in TOTAL_FIELDS]
@@ -655,6 +656,17 @@ class KpulseDunning(models.Model):
         for reason, dunnings in self._group_by_reason(failures).items():
             dunnings.write({"state": "failed", "failure_reason": reason})
         return self._send_summary(ready, failures, paid, skipped)
+
+    def _split_settled(self):
+        """The reminders whose invoices are all paid, and the ids of the paid
+        invoices, found in one pass over the batch."""
+        settled_ids = set(
+            self.line_ids.move_id.filtered(lambda move: move._kpulse_is_settled()).ids
+        )
+        settled = self.filtered(
+            lambda d: all(line.move_id.id in settled_ids for line in d.line_ids)
+        )
+        return settled, settled_ids
 
     def _drop_settled_lines(self):
         """Remove invoices paid since creation; return the reminders left empty."""
@@ -951,12 +963,7 @@ class KpulseDunning(models.Model):
                     names=", ".join(at_top.mapped("name")),
                 )
             )
-        settled_ids = set(
-            self.line_ids.move_id.filtered(lambda move: move._kpulse_is_settled()).ids
-        )
-        settled = self.filtered(
-            lambda d: all(line.move_id.id in settled_ids for line in d.line_ids)
-        )
+        settled, settled_ids = self._split_settled()
         settled.filtered(lambda d: d.state in ("draft", "failed")).state = "paid"
         to_escalate = self - settled
         templates = {

@@ -43,14 +43,18 @@ class KpulseDunningTemplatePreview(models.TransientModel):
             template = preview.template_id
             lang = preview.lang or record.partner_invoice_id.lang or self.env.lang
             try:
-                for fname in ("subject", "body_html", "letter_html"):
-                    # _ids, not ids: an in-memory reminder has no database id.
-                    preview[fname] = template._render_field(
+                # _ids, not ids: an in-memory reminder has no database id.
+                rendered = {
+                    fname: template._render_field(
                         fname, list(record._ids), set_lang=lang
                     )[record.id]
+                    for fname in ("subject", "body_html", "letter_html")
+                }
             except UserError as error:
                 preview.error_msg = str(error)
                 continue
+            preview.subject = rendered["subject"]
+            preview.body_html = rendered["body_html"]
             # The whole letter, as printed: letterhead, address, invoices.
             preview.letter_html = (
                 self.env["ir.qweb"]
@@ -60,7 +64,7 @@ class KpulseDunningTemplatePreview(models.TransientModel):
                     {
                         "doc": record.with_context(lang=lang),
                         "doc_first": True,
-                        "letter_bodies": {record.id: preview.letter_html},
+                        "letter_bodies": {record.id: rendered["letter_html"]},
                     },
                 )
             )

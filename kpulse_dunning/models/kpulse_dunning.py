@@ -537,18 +537,7 @@ class KpulseDunning(models.Model):
         """Draw ``count`` references at once, not one query per reminder."""
         if not count:
             return []
-        sequence = (
-            self.env["ir.sequence"]
-            .sudo()
-            .search(
-                [
-                    ("code", "=", "kpulse.dunning"),
-                    ("company_id", "in", [self.env.company.id, False]),
-                ],
-                order="company_id",
-                limit=1,
-            )
-        )
+        sequence = self._reference_sequence()
         if not sequence:
             return ["/"] * count
         if sequence.implementation != "standard" or sequence.use_date_range:
@@ -563,6 +552,29 @@ class KpulseDunning(models.Model):
         # get_next_char() interpolates the prefix for every number: do it once.
         prefix, suffix = sequence._get_prefix_suffix()
         return [f"{prefix}{number:0{sequence.padding}d}{suffix}" for (number,) in rows]
+
+    @api.model
+    def _reference_sequence(self):
+        return (
+            self.env["ir.sequence"]
+            .sudo()
+            .search(
+                [
+                    ("code", "=", "kpulse.dunning"),
+                    ("company_id", "in", [self.env.company.id, False]),
+                ],
+                order="company_id",
+                limit=1,
+            )
+        )
+
+    @api.model
+    def _next_name_preview(self):
+        """The reference the next reminder will get, without drawing it."""
+        sequence = self._reference_sequence()
+        if not sequence:
+            return "/"
+        return sequence.get_next_char(sequence.number_next_actual)
 
     def _mail_get_partner_fields(self, introspect_fields=False):
         return ["partner_invoice_id"]

@@ -174,12 +174,18 @@ class TestTemplatePreview(KpulseDunningCommon):
         count = self.env["kpulse.dunning"].search_count([])
         preview.dunning_id = self.env["kpulse.dunning"]
         preview.move_id = other
+        next_name = self.env["kpulse.dunning"]._next_name_preview()
+        self.assertRegex(next_name, r"^REM/\d{4}/\d{5}$")
+        self.assertIn(next_name, preview.letter_html)
         self.assertIn(other.name, preview.body_html)
         self.assertIn("654.00", preview.body_html)
         self.assertIn("Atelier Martin", preview.body_html)
         self.assertIn(other.name, preview.letter_html)
         self.assertIn("654.00", preview.letter_html)
         self.assertEqual(self.env["kpulse.dunning"].search_count([]), count)
+        # Previewing draws no reference.
+        self.assertEqual(self.env["kpulse.dunning"]._next_name_preview(), next_name)
+        self.assertEqual(self._create_dunnings(other).name, next_name)
 
     def test_preview_language(self):
         self.env["res.lang"]._activate_lang("fr_FR")

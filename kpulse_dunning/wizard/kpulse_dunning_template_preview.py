@@ -13,9 +13,12 @@ class KpulseDunningTemplatePreview(models.TransientModel):
     template_id = fields.Many2one(
         "kpulse.dunning.template", required=True, ondelete="cascade"
     )
+    level_id = fields.Many2one(related="template_id.level_id")
     dunning_id = fields.Many2one(
         "kpulse.dunning",
         string="Reminder",
+        # The letter's title and penalties follow the reminder's level.
+        domain="[('level_id', '=', level_id)]",
         help="Render the template as it would go out for this reminder.",
     )
     move_id = fields.Many2one(
@@ -77,7 +80,12 @@ class KpulseDunningTemplatePreview(models.TransientModel):
             return self.dunning_id
         if self.move_id:
             Dunning = self.env["kpulse.dunning"]
-            return Dunning.new(Dunning._prepare_vals(self.move_id, self.template_id))
+            return Dunning.new(
+                dict(
+                    Dunning._prepare_vals(self.move_id, self.template_id),
+                    name=Dunning._next_name_preview(),
+                )
+            )
         return self.env["kpulse.dunning"]
 
     @api.model

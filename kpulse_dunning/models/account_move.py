@@ -114,6 +114,9 @@ class AccountMove(models.Model):
         self.env["kpulse.dunning.line"].flush_model(["move_id", "dunning_id"])
         self.env["kpulse.dunning"].flush_model(["sent_date", "state", "level_id"])
         self.env["kpulse.dunning.level"].flush_model(["sequence"])
+        # Raw SQL, safe: the columns read are flushed above, ids are bound
+        # parameters, and the result is only assigned to these moves' fields
+        # (a stored compute, run as superuser like every stored compute).
         rows = self.env.execute_query(
             SQL(
                 """
@@ -216,6 +219,8 @@ class AccountMove(models.Model):
             return self.env._("not posted")
         if self._kpulse_is_settled():
             return self.env._("already paid")
+        if self.payment_state == "blocked":
+            return self.env._("payment blocked on the invoice")
         if (
             not self.invoice_date_due
             or self.invoice_date_due >= fields.Date.context_today(self)
@@ -227,6 +232,10 @@ class AccountMove(models.Model):
                 reason=self.kpulse_dunning_block_reason
                 or self.env._("no reason given"),
             )
+        # The domain is the rule: a reason above explains it, this catches
+        # any condition of the domain that has no reason of its own yet.
+        if not self.filtered_domain(self._kpulse_can_be_dunned_domain()):
+            return self.env._("not eligible for reminders")
         return False
 
     def _kpulse_check_can_be_dunned(self):
@@ -254,6 +263,10 @@ class AccountMove(models.Model):
         if not missing:
             return
         missing.flush_recordset(["access_token"])
+        # Raw SQL, safe: only the token column of invoices that have none
+        # (the IS NULL keeps a token given meanwhile), bound parameters, cache
+        # invalidated after. Called where reminders are created or sent,
+        # never from a compute or a render.
         self.env.execute_query(
             SQL(
                 "UPDATE account_move SET access_token = gen_random_uuid()::text "

@@ -4,10 +4,11 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
+import psycopg2
 from markupsafe import Markup
 
 from odoo import api, fields, models, modules, tools
-from odoo.exceptions import AccessError, UserError
+from odoo.exceptions import AccessError, LockError, UserError
 from odoo.fields import Domain
 from odoo.tools import SQL, format_date
 from odoo.tools.pdf import PdfFileReader, PdfFileWriter
@@ -55,6 +56,7 @@ class KpulseDunning(models.Model):
     _inherit = ["mail.thread", "mail.activity.mixin"]
     _description = "Payment Reminder"
     _order = "date desc, id desc"
+    _check_company_auto = True
 
     name = fields.Char(
         string="Reference", required=True, readonly=True, copy=False, default="/"
@@ -65,6 +67,7 @@ class KpulseDunning(models.Model):
         required=True,
         index=True,
         tracking=True,
+        check_company=True,
     )
     partner_invoice_id = fields.Many2one(
         "res.partner",
@@ -72,6 +75,7 @@ class KpulseDunning(models.Model):
         compute="_compute_partner_invoice_id",
         store=True,
         readonly=False,
+        check_company=True,
         help="Contact who receives the reminder: the customer's invoice "
         "address when it has one.",
     )
@@ -94,16 +98,15 @@ class KpulseDunning(models.Model):
         index=True,
         tracking=True,
         ondelete="restrict",
+        check_company=True,
     )
     level_color = fields.Integer(related="level_id.color")
     template_id = fields.Many2one(
         "kpulse.dunning.template",
         string="Template",
-        # The company is checked where reminders are made (wizard, escalation):
-        # the generic per-record check is too slow for batches of thousands.
-        domain="[('level_id', '=', level_id),"
-        " ('company_id', 'in', [company_id, False])]",
+        domain="[('level_id', '=', level_id)]",
         ondelete="restrict",
+        check_company=True,
     )
     state = fields.Selection(
         [
@@ -141,9 +144,21 @@ class KpulseDunning(models.Model):
         index="btree_not_null",
         readonly=True,
         copy=False,
+        check_company=True,
         help="The reminder this one escalates from.",
     )
     next_ids = fields.One2many("kpulse.dunning", "previous_id", string="Escalations")
+    # Written on the escalated reminder itself, not only on the new one: two
+    # escalations of the same reminder then update the same row, and the
+    # second one waits, fails to serialize and is retried into a refusal.
+    escalated_id = fields.Many2one(
+        "kpulse.dunning",
+        string="Escalated To",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        help="The next-level reminder created from this one.",
+    )
     failure_reason = fields.Text(readonly=True, copy=False)
 
     # Dynamic fields for templates: ready-made values, so that template authors
@@ -245,7 +260,6 @@ class KpulseDunning(models.Model):
     )
     def _compute_dynamic_fields(self):
         today = fields.Date.context_today(self)
-        self.line_ids.move_id._kpulse_ensure_access_tokens()
         for dunning in self:
             company = dunning.company_id
             contact = dunning.partner_invoice_id
@@ -269,12 +283,7 @@ class KpulseDunning(models.Model):
                 format_date(self.env, previous.sent_date or previous.date)
                 for previous in dunning._previous_chain()
             )
-            moves = dunning.line_ids.move_id
-            dunning.portal_url = (
-                f"{dunning.get_base_url()}{moves.get_portal_url()}"
-                if len(moves) == 1
-                else f"{dunning.get_base_url()}/my/invoices"
-            )
+            dunning.portal_url = dunning._portal_url()
 
     @api.depends(
         "line_ids.penalty_amount", "line_ids.indemnity_amount", "amount_residual"
@@ -286,6 +295,19 @@ class KpulseDunning(models.Model):
             dunning.penalty_total = penalties
             dunning.indemnity_total = indemnities
             dunning.amount_claimed = dunning.amount_residual + penalties + indemnities
+
+    def _portal_url(self):
+        """The customer's payment page. Computed without writing: the
+        invoices' access tokens are given when reminders are created (and
+        before a batch is rendered), never while a value is read."""
+        self.ensure_one()
+        moves = self.line_ids.move_id
+        base_url = self.get_base_url()
+        if len(moves) != 1:
+            return f"{base_url}/my/invoices"
+        if moves.access_token:
+            return f"{base_url}{moves.get_portal_url()}"
+        return f"{base_url}{moves.access_url}"
 
     def _company_legal_info(self):
         self.ensure_one()
@@ -400,9 +422,19 @@ class KpulseDunning(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        to_name = [vals for vals in vals_list if vals.get("name", "/") == "/"]
-        for vals, name in zip(to_name, self._next_names(len(to_name)), strict=True):
-            vals["name"] = name
+        # References come from the sequence of each reminder's own company.
+        default_company_id = self.default_get(["company_id"]).get("company_id")
+        to_name = {}
+        for vals in vals_list:
+            if vals.get("name", "/") == "/":
+                company_id = vals.get("company_id") or default_company_id
+                to_name.setdefault(company_id, []).append(vals)
+        for company_id, company_vals in to_name.items():
+            names = self._next_names(
+                self.env["res.company"].browse(company_id), len(company_vals)
+            )
+            for vals, name in zip(company_vals, names, strict=True):
+                vals["name"] = name
         return super().create(vals_list)
 
     @api.model
@@ -440,6 +472,12 @@ class KpulseDunning(models.Model):
 
     @api.model
     def _create_batch(self, vals_list):
+        if not vals_list:
+            return self.browse()
+        return self._create_batch_values(vals_list)
+
+    @api.model
+    def _create_batch_values(self, vals_list):
         """Create many reminders at once, for the wizard and escalation.
 
         Per-record chatter work (creation log, tracking, auto-subscription)
@@ -448,6 +486,11 @@ class KpulseDunning(models.Model):
         """
         # Lines are created in one flat batch: cheaper than one2many commands.
         line_commands = [vals.pop("line_ids", []) for vals in vals_list]
+        # The payment links of the letters need the invoices' portal tokens:
+        # given here once, so that rendering never writes to invoices.
+        self.env["account.move"].browse(
+            command[2]["move_id"] for commands in line_commands for command in commands
+        )._kpulse_ensure_access_tokens()
         dunnings = self.with_context(tracking_disable=True).create(vals_list)
         Line = self.env["kpulse.dunning.line"]
         line_vals_list = [
@@ -475,11 +518,20 @@ class KpulseDunning(models.Model):
         """Store the amounts of new reminders and of their lines in two
         queries: the ORM rounds each monetary value one record at a time,
         which dominates the cost of a batch of thousands."""
+        if not self:
+            return
         for name in TOTAL_FIELDS:
             self.env.remove_to_compute(self._fields[name], self)
+        # The SQL below reads these columns: anything the ORM still holds
+        # (a payment reconciled earlier in this transaction) is written first.
+        self.env["account.move"].flush_model(["amount_residual"])
+        self.env["res.currency"].flush_model(["decimal_places"])
         self.env["kpulse.dunning.line"].flush_model()
         self.flush_recordset()
         ids = tuple(self.ids)
+        # Raw SQL, safe: inputs flushed above, parameters bound by SQL(), the
+        # rows are the reminders of this batch (record rules already applied
+        # to how they were found), outputs invalidated below.
         self.env.cr.execute(
             SQL(
                 """
@@ -491,6 +543,8 @@ class KpulseDunning(models.Model):
                 ids=ids,
             )
         )
+        # Same reasons: the lines' amounts were just written in this query's
+        # transaction, the currencies flushed above.
         self.env.cr.execute(
             SQL(
                 """
@@ -533,15 +587,18 @@ class KpulseDunning(models.Model):
             )
 
     @api.model
-    def _next_names(self, count):
-        """Draw ``count`` references at once, not one query per reminder."""
+    def _next_names(self, company, count):
+        """Draw ``count`` references of ``company`` at once, not one query
+        per reminder."""
         if not count:
             return []
-        sequence = self._reference_sequence()
+        sequence = self._reference_sequence(company)
         if not sequence:
             return ["/"] * count
         if sequence.implementation != "standard" or sequence.use_date_range:
             return [sequence._next() for _i in range(count)]
+        # Raw SQL, safe: the sequence's own PostgreSQL sequence, as
+        # ir.sequence._next() would call it, drawn count times at once.
         rows = self.env.execute_query(
             SQL(
                 "SELECT nextval(%s) FROM generate_series(1, %s)",
@@ -554,14 +611,17 @@ class KpulseDunning(models.Model):
         return [f"{prefix}{number:0{sequence.padding}d}{suffix}" for (number,) in rows]
 
     @api.model
-    def _reference_sequence(self):
+    def _reference_sequence(self, company):
+        # sudo: billing users may not read ir.sequence, as for invoice
+        # numbers; only the reminder sequence of that company (or the shared
+        # one) is used, never shown.
         return (
             self.env["ir.sequence"]
             .sudo()
             .search(
                 [
                     ("code", "=", "kpulse.dunning"),
-                    ("company_id", "in", [self.env.company.id, False]),
+                    ("company_id", "in", [company.id, False]),
                 ],
                 order="company_id",
                 limit=1,
@@ -569,9 +629,9 @@ class KpulseDunning(models.Model):
         )
 
     @api.model
-    def _next_name_preview(self):
+    def _next_name_preview(self, company):
         """The reference the next reminder will get, without drawing it."""
-        sequence = self._reference_sequence()
+        sequence = self._reference_sequence(company)
         if not sequence:
             return "/"
         return sequence.get_next_char(sequence.number_next_actual)
@@ -585,7 +645,29 @@ class KpulseDunning(models.Model):
         return self._action_send()
 
     def action_escalate(self):
-        return self._open_dunnings(self._action_escalate())
+        escalated, refusals = self._escalate()
+        if not refusals:
+            return self._open_dunnings(escalated)
+        message = self._refusals_message(
+            self.env._(
+                "%(count)s reminder(s) escalated. Not escalated:",
+                count=len(escalated),
+            ),
+            refusals,
+        )
+        if not escalated:
+            raise UserError(message)
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Payment reminders"),
+                "message": message,
+                "type": "warning",
+                "sticky": True,
+                "next": self._open_dunnings(escalated),
+            },
+        }
 
     def action_print(self):
         return self.env.ref(LETTER_REPORT).report_action(self, config=False)
@@ -639,10 +721,16 @@ class KpulseDunning(models.Model):
         Returns a notification action summing up what was sent and what failed.
         """
         self._check_can_send()
+        if not self:
+            raise UserError(self.env._("Select at least one reminder to send."))
+        self._lock_for_action()
         to_send = self.filtered(lambda d: d.state in ("draft", "failed"))
         skipped = self - to_send
         paid = to_send._drop_settled_lines()
         to_send -= paid
+        # The letter claims what is due on the sending day, not at creation.
+        to_send._write_batch_amounts()
+        to_send.line_ids.move_id._kpulse_ensure_access_tokens()
         failures = {}
         for dunning in to_send.filtered(lambda d: not d.partner_invoice_id.email):
             failures[dunning] = self.env._(
@@ -723,18 +811,38 @@ class KpulseDunning(models.Model):
         for template, dunnings in self.grouped("template_id").items():
             try:
                 results.update(render(template, dunnings))
-            except UserError:
+            except UserError as error:
+                self._raise_database_error(error)
                 if failures is None:
                     raise
                 for dunning in dunnings:
                     try:
                         results.update(render(template, dunning))
                     except UserError as error:
+                        self._raise_database_error(error)
                         failures[dunning] = self._render_error_reason(error)
         return results
 
+    @api.model
+    def _raise_database_error(self, error):
+        """Re-raise the database error behind a render error.
+
+        The renderers wrap every exception in a UserError. A serialization
+        failure or a deadlock leaves the transaction unusable: it must reach
+        Odoo, which retries the whole request, instead of being recorded as
+        a template problem.
+        """
+        cause = error.__cause__ or error.__context__
+        while cause is not None:
+            if isinstance(cause, psycopg2.Error):
+                raise cause
+            cause = cause.__cause__ or cause.__context__
+
     def _render_error_reason(self, error):
-        return self.env._("The template could not be rendered: %(error)s", error=error)
+        return self.env._(
+            "The template could not be rendered: %(problem)s.",
+            problem=self.env["kpulse.dunning.template"]._render_error_summary(error),
+        )
 
     def _render_letter_pdfs(self, letters=None):
         """One PDF letter per reminder, in as few wkhtmltopdf runs as cores.
@@ -904,6 +1012,7 @@ class KpulseDunning(models.Model):
         bodies = {}
         for line in self.line_ids:
             dunning = line.dunning_id
+            # Markup's % escapes every value: names cannot inject HTML.
             bodies[line.move_id.id] = Markup(
                 "%s <a href='#' data-oe-model='kpulse.dunning' data-oe-id='%s'>%s</a>"
                 " (%s)"
@@ -960,27 +1069,87 @@ class KpulseDunning(models.Model):
 
     # === BUSINESS METHODS: ESCALATE === #
 
-    def _action_escalate(self):
-        """Create the next-level reminder of each reminder; return them."""
-        self.check_access("write")
-        if not self:
-            return self
-        next_levels = {level: level._get_next_level() for level in self.level_id}
-        at_top = self.filtered(lambda d: not next_levels[d.level_id])
-        if at_top:
+    def _lock_for_action(self):
+        """Lock these reminders until the end of the transaction.
+
+        A second user or worker on the same reminders gets a message instead
+        of doing the work twice; one that started before the first one
+        committed fails to serialize on the updated rows and is retried by
+        Odoo, then sees their new state.
+        """
+        try:
+            self.lock_for_update(allow_referencing=True)
+        except LockError:
             raise UserError(
                 self.env._(
-                    "These reminders are already at the highest level and cannot "
-                    "be escalated: %(names)s",
-                    names=", ".join(at_top.mapped("name")),
+                    "Another user or a scheduled job is working on these "
+                    "reminders right now. Try again in a moment."
+                )
+            ) from None
+
+    def _escalation_refusals(self, next_levels):
+        """Why each reminder that cannot be escalated cannot be: {reminder: reason}."""
+        refusals = {}
+        for dunning in self:
+            if dunning.state == "cancel":
+                refusals[dunning] = self.env._("cancelled")
+            elif dunning.state == "paid":
+                refusals[dunning] = self.env._("its invoices are paid")
+            elif dunning.escalated_id and dunning.escalated_id.state != "cancel":
+                refusals[dunning] = self.env._(
+                    "already escalated to %(reminder)s",
+                    reminder=dunning.escalated_id.name,
+                )
+            elif not next_levels[dunning]:
+                refusals[dunning] = self.env._("already at the highest level")
+        return refusals
+
+    @api.model
+    def _refusals_message(self, intro, refusals):
+        return "\n".join(
+            [intro]
+            + [f"- {dunning.name}: {reason}" for dunning, reason in refusals.items()]
+        )
+
+    def _action_escalate(self):
+        """Create the next-level reminder of each reminder; return them.
+
+        Raise when none of them can be escalated, naming them and why.
+        """
+        escalated, refusals = self._escalate()
+        if refusals and not escalated:
+            raise UserError(
+                self._refusals_message(
+                    self.env._("These reminders cannot be escalated:"), refusals
                 )
             )
-        settled, settled_ids = self._split_settled()
-        settled.filtered(lambda d: d.state in ("draft", "failed")).state = "paid"
-        to_escalate = self - settled
-        templates = {
-            level: level._get_default_template() for level in next_levels.values()
+        return escalated
+
+    def _escalate(self):
+        """Escalate what can be; return the new reminders and the refusals."""
+        self.check_access("write")
+        if not self:
+            raise UserError(self.env._("Select at least one reminder to escalate."))
+        self._lock_for_action()
+        # Each reminder follows the levels and templates of its own company.
+        next_levels = {
+            dunning: dunning.level_id._get_next_level(dunning.company_id)
+            for dunning in self
         }
+        refusals = self._escalation_refusals(next_levels)
+        candidates = self.filtered(lambda d: d not in refusals)
+        settled, settled_ids = candidates._split_settled()
+        settled.filtered(lambda d: d.state in ("draft", "failed")).state = "paid"
+        for dunning in settled:
+            refusals[dunning] = self.env._("its invoices are paid")
+        to_escalate = candidates - settled
+        if not to_escalate:
+            return self.browse(), refusals
+        templates = {}
+        for dunning in to_escalate:
+            key = (next_levels[dunning], dunning.company_id)
+            if key not in templates:
+                templates[key] = key[0]._get_default_template(dunning.company_id)
         to_escalate.partner_id.child_ids.mapped("email")  # one query for all contacts
         penalties = to_escalate.line_ids.move_id._kpulse_penalty_values(
             fields.Date.context_today(self)
@@ -991,8 +1160,8 @@ class KpulseDunning(models.Model):
                     dunning.line_ids.move_id.filtered(
                         lambda move: move.id not in settled_ids
                     ),
-                    templates[next_levels[dunning.level_id]],
-                    level=next_levels[dunning.level_id],
+                    templates[next_levels[dunning], dunning.company_id],
+                    level=next_levels[dunning],
                     penalties=penalties,
                     user=dunning.user_id,
                 ),
@@ -1001,4 +1170,23 @@ class KpulseDunning(models.Model):
             for dunning in to_escalate
         ]
         to_escalate.filtered(lambda d: d.state in ("draft", "failed")).state = "cancel"
-        return self._create_batch(vals_list)
+        escalated = self._create_batch(vals_list)
+        for dunning, new in zip(to_escalate, escalated, strict=True):
+            dunning.escalated_id = new
+        return escalated, refusals
+
+    # === MAIL GATEWAY === #
+
+    def _message_receive_bounce(self, email, partner):
+        """A bounced reminder failed: say so, so that it can be sent again."""
+        result = super()._message_receive_bounce(email, partner)
+        self._mark_delivery_failed(
+            self.env._("The e-mail to %(email)s bounced.", email=email)
+        )
+        return result
+
+    def _mark_delivery_failed(self, reason):
+        """Sent reminders whose e-mail did not reach the customer."""
+        self.filtered(lambda d: d.state == "sent").write(
+            {"state": "failed", "failure_reason": reason}
+        )

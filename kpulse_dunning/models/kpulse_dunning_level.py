@@ -103,18 +103,26 @@ class KpulseDunningLevel(models.Model):
             Domain("company_id", "in", [False, company.id]), order="sequence, id"
         )
 
-    def _get_next_level(self):
-        """The level after this one in its company's chain, or an empty record."""
+    def _get_next_level(self, company):
+        """The level after this one in ``company``'s chain, or an empty record.
+
+        ``company`` is the reminder's: a shared level leads to different
+        levels in different companies.
+        """
         self.ensure_one()
-        levels = self._get_company_levels(self.company_id or self.env.company)
+        levels = self._get_company_levels(company)
         higher = levels.filtered(
             lambda lvl: (lvl.sequence, lvl.id) > (self.sequence, self.id)
         )
         return higher[:1]
 
-    def _get_default_template(self):
+    def _get_default_template(self, company):
+        """The first active template of this level usable by ``company``."""
         self.ensure_one()
-        return self.template_ids.filtered("active")[:1]
+        return self.template_ids.filtered(
+            lambda template: template.active
+            and template.company_id in (company, company.browse())
+        )[:1]
 
     def action_open_dunnings(self):
         self.ensure_one()

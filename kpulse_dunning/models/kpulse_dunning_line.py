@@ -6,6 +6,7 @@ class KpulseDunningLine(models.Model):
     _name = "kpulse.dunning.line"
     _description = "Payment Reminder Invoice"
     _order = "invoice_date_due, id"
+    _check_company_auto = True
 
     dunning_id = fields.Many2one(
         "kpulse.dunning",
@@ -13,9 +14,15 @@ class KpulseDunningLine(models.Model):
         required=True,
         index=True,
         ondelete="cascade",
+        check_company=True,
     )
     move_id = fields.Many2one(
-        "account.move", string="Invoice", required=True, index=True, ondelete="cascade"
+        "account.move",
+        string="Invoice",
+        required=True,
+        index=True,
+        ondelete="cascade",
+        check_company=True,
     )
     company_id = fields.Many2one(related="dunning_id.company_id")
     partner_id = fields.Many2one(related="dunning_id.partner_id")
@@ -24,15 +31,18 @@ class KpulseDunningLine(models.Model):
     currency_id = fields.Many2one(
         "res.currency", compute="_compute_currency_id", store=True
     )
-    invoice_date = fields.Date(related="move_id.invoice_date")
-    amount_total = fields.Monetary(related="move_id.amount_total")
+    # The invoice's own fields are read with the reader's rights (related
+    # fields are read as superuser by default).
+    invoice_date = fields.Date(related="move_id.invoice_date", compute_sudo=False)
+    amount_total = fields.Monetary(related="move_id.amount_total", compute_sudo=False)
     amount_residual = fields.Monetary(
         string="Amount Due",
         readonly=True,
-        help="Amount still due on the invoice when the reminder was created.",
+        help="Amount still due on the invoice when the reminder was created, "
+        "updated when it is sent.",
     )
     current_amount_residual = fields.Monetary(
-        string="Amount Due Now", related="move_id.amount_residual"
+        string="Amount Due Now", related="move_id.amount_residual", compute_sudo=False
     )
     invoice_date_due = fields.Date(string="Due Date", readonly=True)
     days_overdue = fields.Integer(

@@ -43,6 +43,8 @@ class KpulseDunningRate(models.Model):
     def _rate_table(self):
         # A few rows that change twice a year: cached, so that reminders
         # created one by one in a batch do not read them each time.
+        # sudo: the rates are public legal figures every user's reminders
+        # need; the cache must not depend on who filled it.
         rows = self.sudo().search_fetch([], ["date_from", "rate"], order="date_from")
         return tuple((row.date_from, row.rate) for row in rows)
 

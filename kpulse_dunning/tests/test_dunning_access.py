@@ -91,10 +91,11 @@ class TestDunningAccess(KpulseDunningCommon):
                         "level_id": level.id,
                         "subject": "Reminder {{ object.name }}",
                         "body_html": "<p>Hello <t t-out='object.partner_id.name'/></p>",
+                        "letter_html": "<p>Please call us.</p>",
                     }
                 )
             )
-            self.assertEqual(level._get_default_template(), template)
+            self.assertEqual(level._get_default_template(self.env.company), template)
             # Like mail templates: sensitive expressions need the editor group.
             with self.assertRaisesRegex(AccessError, "Mail Template Editor"):
                 template.body_html = "<p><t t-out='object.partner_id.email'/></p>"

@@ -29,7 +29,7 @@ class TestDunningConfig(KpulseDunningCommon):
             (self.level_2, self.template_2),
             (self.level_3, self.template_3),
         ):
-            self.assertEqual(level._get_default_template(), template)
+            self.assertEqual(level._get_default_template(self.env.company), template)
             self.assertIn("Total due", template.body_html)
 
     def test_default_data_in_french(self):
@@ -52,8 +52,8 @@ class TestDunningConfig(KpulseDunningCommon):
         self.assertEqual(
             ordered[:4], self.level_1 | level | self.level_2 | self.level_3
         )
-        self.assertEqual(self.level_1._get_next_level(), level)
-        self.assertFalse(self.level_3._get_next_level())
+        self.assertEqual(self.level_1._get_next_level(self.env.company), level)
+        self.assertFalse(self.level_3._get_next_level(self.env.company))
         with self.assertRaisesRegex(ValidationError, "same order"):
             self.env["kpulse.dunning.level"].create({"name": "Clash", "sequence": 20})
         with self.assertRaisesRegex(ValidationError, "cannot be negative"):
@@ -116,7 +116,7 @@ class TestDunningConfig(KpulseDunningCommon):
             form.color = 4
         level = form.record
         self.assertEqual(level.color, 4)
-        self.assertEqual(self.level_3._get_next_level(), level)
+        self.assertEqual(self.level_3._get_next_level(self.env.company), level)
 
     def test_template_rendering(self):
         invoices = self._overdue_invoice(20, 1200.0) | self._overdue_invoice(10, 300.0)

@@ -174,7 +174,7 @@ class TestTemplatePreview(KpulseDunningCommon):
         count = self.env["kpulse.dunning"].search_count([])
         preview.dunning_id = self.env["kpulse.dunning"]
         preview.move_id = other
-        next_name = self.env["kpulse.dunning"]._next_name_preview()
+        next_name = self.env["kpulse.dunning"]._next_name_preview(self.env.company)
         self.assertRegex(next_name, r"^REM/\d{4}/\d{5}$")
         self.assertIn(next_name, preview.letter_html)
         self.assertIn(other.name, preview.body_html)
@@ -184,7 +184,9 @@ class TestTemplatePreview(KpulseDunningCommon):
         self.assertIn("654.00", preview.letter_html)
         self.assertEqual(self.env["kpulse.dunning"].search_count([]), count)
         # Previewing draws no reference.
-        self.assertEqual(self.env["kpulse.dunning"]._next_name_preview(), next_name)
+        self.assertEqual(
+            self.env["kpulse.dunning"]._next_name_preview(self.env.company), next_name
+        )
         self.assertEqual(self._create_dunnings(other).name, next_name)
 
     def test_preview_language(self):

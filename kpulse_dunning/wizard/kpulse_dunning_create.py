@@ -1,7 +1,10 @@
 from collections import Counter
 
 from odoo import api, fields, models
-from odoo.exceptions import UserError
+from odoo.exceptions import LockError, UserError
+
+# Reminders not sent yet: a second one at the same level would be a duplicate.
+OPEN_STATES = ("draft", "failed")
 
 
 class KpulseDunningCreate(models.TransientModel):
@@ -57,11 +60,16 @@ class KpulseDunningCreate(models.TransientModel):
     @api.depends("move_ids")
     def _compute_template_id(self):
         for wizard in self:
-            proposed = Counter(wizard.move_ids.kpulse_proposed_level_id)
+            # One vote per invoice, not per distinct level.
+            proposed = Counter(
+                move.kpulse_proposed_level_id for move in wizard.move_ids
+            )
+            proposed.pop(self.env["kpulse.dunning.level"], None)
             if not proposed:
                 continue
             level = proposed.most_common(1)[0][0]
-            wizard.template_id = level._get_default_template()
+            company = wizard.move_ids.company_id[:1] or self.env.company
+            wizard.template_id = level._get_default_template(company)
 
     def action_create(self):
         self.ensure_one()
@@ -105,17 +113,21 @@ class KpulseDunningCreate(models.TransientModel):
                     companies=", ".join(other_company.mapped("name")),
                 )
             )
-        duplicates = (
-            self.env["kpulse.dunning.line"]
-            .search(
-                [
-                    ("move_id", "in", self.move_ids.ids),
-                    ("dunning_id.state", "=", "draft"),
-                    ("dunning_id.level_id", "=", template.level_id.id),
-                ]
-            )
-            .move_id
-        )
+        # Two users creating reminders for the same invoices: the second one
+        # waits for no one, it is told to try again (or, when the first one
+        # has committed meanwhile, Odoo retries it and it finds the reminders).
+        try:
+            self.move_ids.lock_for_update(allow_referencing=True)
+        except LockError:
+            raise UserError(
+                self.env._(
+                    "Another user is working on some of these invoices right "
+                    "now. Try again in a moment."
+                )
+            ) from None
+        duplicates = self._invoices_with_open_reminder()
+        if duplicates == self.move_ids:
+            raise UserError(self._duplicates_message(duplicates))
         Dunning = self.env["kpulse.dunning"]
         self.move_ids.commercial_partner_id.child_ids.mapped("email")  # one query
         moves_to_remind = self.move_ids - duplicates
@@ -127,6 +139,29 @@ class KpulseDunningCreate(models.TransientModel):
             for moves in self._group_moves(moves_to_remind)
         ]
         return self.env["kpulse.dunning"]._create_batch(vals_list), duplicates
+
+    def _invoices_with_open_reminder(self):
+        """The selected invoices that already have a reminder at the
+        template's level that is not sent yet (to send or failed)."""
+        return (
+            self.env["kpulse.dunning.line"]
+            .search(
+                [
+                    ("move_id", "in", self.move_ids.ids),
+                    ("dunning_id.state", "in", OPEN_STATES),
+                    ("dunning_id.level_id", "=", self.template_id.level_id.id),
+                ]
+            )
+            .move_id
+        )
+
+    def _duplicates_message(self, duplicates):
+        return self.env._(
+            "These invoices already have a reminder to send at level "
+            "“%(level)s”; no reminder was created: %(invoices)s",
+            level=self.template_id.level_id.name,
+            invoices=", ".join(duplicates.mapped("name")),
+        )
 
     def _group_moves(self, moves):
         if self.grouping == "partner":

@@ -29,6 +29,8 @@ class KpulseDunningTemplatePreview(models.TransientModel):
     )
     lang = fields.Selection(_selection_languages, string="Language")
     subject = fields.Char(compute="_compute_preview")
+    # Not sanitized again: computed, never stored or written by the client,
+    # from template sources sanitized at save and rendered with escaping.
     body_html = fields.Html(string="E-mail", compute="_compute_preview", sanitize=False)
     letter_html = fields.Html(
         string="Letter Content", compute="_compute_preview", sanitize=False
@@ -54,7 +56,9 @@ class KpulseDunningTemplatePreview(models.TransientModel):
                     for fname in ("subject", "body_html", "letter_html")
                 }
             except UserError as error:
-                preview.error_msg = str(error)
+                Dunning = self.env["kpulse.dunning"]
+                Dunning._raise_database_error(error)
+                preview.error_msg = Dunning._render_error_reason(error)
                 continue
             preview.subject = rendered["subject"]
             preview.body_html = rendered["body_html"]
@@ -83,7 +87,7 @@ class KpulseDunningTemplatePreview(models.TransientModel):
             return Dunning.new(
                 dict(
                     Dunning._prepare_vals(self.move_id, self.template_id),
-                    name=Dunning._next_name_preview(),
+                    name=Dunning._next_name_preview(self.move_id.company_id),
                 )
             )
         return self.env["kpulse.dunning"]

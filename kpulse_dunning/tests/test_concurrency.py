@@ -1,0 +1,155 @@
+"""Two users at once, each with a cursor of its own (issue 8, finding 6).
+
+The data is committed, as two HTTP requests would see it, and removed after.
+"""
+
+from datetime import timedelta
+
+from psycopg2.errors import SerializationFailure
+
+from odoo import SUPERUSER_ID, api, fields, sql_db
+from odoo.exceptions import UserError
+from odoo.fields import Command
+from odoo.tests import BaseCase, get_db_name, tagged
+from odoo.tools import mute_logger
+
+
+@tagged("post_install", "-at_install")
+class TestTwoUsersAtOnce(BaseCase):
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        cls.db = sql_db.db_connect(get_db_name())
+        with cls.db.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            partner = env["res.partner"].create(
+                {
+                    "name": "Concurrent Customer",
+                    "is_company": True,
+                    "email": "c@x.example",
+                }
+            )
+            today = fields.Date.context_today(env["res.partner"])
+            invoices = env["account.move"].create(
+                [
+                    {
+                        "move_type": "out_invoice",
+                        "partner_id": partner.id,
+                        "invoice_date": today - timedelta(days=60),
+                        "invoice_date_due": today - timedelta(days=30),
+                        "invoice_line_ids": [
+                            Command.create(
+                                {"name": "Work", "quantity": 1, "price_unit": 100.0}
+                            )
+                        ],
+                    }
+                    for _i in range(3)
+                ]
+            )
+            invoices.action_post()
+            cls.partner_id = partner.id
+            cls.invoice_ids = invoices.ids
+        cls.addClassCleanup(cls._remove_data)
+
+    @classmethod
+    def _remove_data(cls):
+        with cls.db.cursor() as cr:
+            env = api.Environment(cr, SUPERUSER_ID, {})
+            # Raw SQL in a test: sent reminders are kept by unlink() on purpose.
+            cr.execute(
+                "DELETE FROM kpulse_dunning WHERE partner_id = %s", [cls.partner_id]
+            )
+            invoices = env["account.move"].browse(cls.invoice_ids)
+            invoices.button_draft()
+            invoices.with_context(force_delete=True).unlink()
+            env["res.partner"].browse(cls.partner_id).unlink()
+
+    def _env(self, cr):
+        return api.Environment(cr, SUPERUSER_ID, {})
+
+    def _committed(self, work):
+        with self.db.cursor() as cr:
+            return work(self._env(cr))
+
+    def _sent_reminder(self, invoice_id):
+        def create(env):
+            wizard = env["kpulse.dunning.create"].create(
+                {
+                    "move_ids": [Command.set([invoice_id])],
+                    "template_id": env.ref(
+                        "kpulse_dunning.kpulse_dunning_template_1"
+                    ).id,
+                }
+            )
+            dunnings, _duplicates = wizard._create_dunnings()
+            dunnings.write({"state": "sent", "sent_date": fields.Datetime.now()})
+            return dunnings.id
+
+        return self._committed(create)
+
+    def _count_escalations(self, dunning_id):
+        return self._committed(
+            lambda env: env["kpulse.dunning"].search_count(
+                [("previous_id", "=", dunning_id)]
+            )
+        )
+
+    @mute_logger("odoo.sql_db")
+    def test_escalate_after_other_commits(self):
+        """The second user's transaction began before the first committed:
+        it fails to serialize (Odoo retries it), and the retry is refused."""
+        dunning_id = self._sent_reminder(self.invoice_ids[0])
+        with self.db.cursor() as cr_b:
+            env_b = self._env(cr_b)
+            env_b["kpulse.dunning"].browse(dunning_id).state  # noqa: B018 snapshot
+            self._committed(
+                lambda env: env["kpulse.dunning"].browse(dunning_id)._action_escalate()
+            )
+            with self.assertRaises(SerializationFailure):
+                env_b["kpulse.dunning"].browse(dunning_id)._action_escalate()
+            cr_b.rollback()
+        with self.assertRaisesRegex(UserError, "already escalated"):
+            self._committed(
+                lambda env: env["kpulse.dunning"].browse(dunning_id)._action_escalate()
+            )
+        self.assertEqual(self._count_escalations(dunning_id), 1)
+
+    def test_escalate_while_other_works(self):
+        """Both at the same moment: the second one is told to try again."""
+        dunning_id = self._sent_reminder(self.invoice_ids[1])
+        with self.db.cursor() as cr_a, self.db.cursor() as cr_b:
+            self._env(cr_a)["kpulse.dunning"].browse(dunning_id)._action_escalate()
+            with self.assertRaisesRegex(UserError, "Another user"):
+                self._env(cr_b)["kpulse.dunning"].browse(dunning_id)._action_escalate()
+            cr_b.rollback()
+            cr_a.commit()
+        self.assertEqual(self._count_escalations(dunning_id), 1)
+
+    def test_create_while_other_creates(self):
+        """Two users create reminders for the same invoice at once."""
+        invoice_id = self.invoice_ids[2]
+        template_xmlid = "kpulse_dunning.kpulse_dunning_template_1"
+
+        def wizard(env):
+            return env["kpulse.dunning.create"].create(
+                {
+                    "move_ids": [Command.set([invoice_id])],
+                    "template_id": env.ref(template_xmlid).id,
+                }
+            )
+
+        with self.db.cursor() as cr_a, self.db.cursor() as cr_b:
+            wizard_b = wizard(self._env(cr_b))
+            wizard(self._env(cr_a))._create_dunnings()
+            with self.assertRaisesRegex(UserError, "Another user"):
+                wizard_b._create_dunnings()
+            cr_b.rollback()
+            cr_a.commit()
+        with self.assertRaisesRegex(UserError, "already have a reminder"):
+            self._committed(lambda env: wizard(env)._create_dunnings())
+        count = self._committed(
+            lambda env: env["kpulse.dunning.line"].search_count(
+                [("move_id", "=", invoice_id)]
+            )
+        )
+        self.assertEqual(count, 1)

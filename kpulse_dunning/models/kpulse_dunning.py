@@ -148,16 +148,17 @@ class KpulseDunning(models.Model):
         help="The reminder this one escalates from.",
     )
     next_ids = fields.One2many("kpulse.dunning", "previous_id", string="Escalations")
-    # Written on the escalated reminder itself, not only on the new one: two
+    # Stored on the escalated reminder itself, not only on the new one: two
     # escalations of the same reminder then update the same row, and the
-    # second one waits, fails to serialize and is retried into a refusal.
+    # second one fails to lock or to serialize, and is retried into a refusal.
     escalated_id = fields.Many2one(
         "kpulse.dunning",
         string="Escalated To",
-        readonly=True,
+        compute="_compute_escalated_id",
+        store=True,
         copy=False,
         index="btree_not_null",
-        help="The next-level reminder created from this one.",
+        help="The next-level reminder created from this one, unless cancelled.",
     )
     failure_reason = fields.Text(readonly=True, copy=False)
 
@@ -241,6 +242,13 @@ class KpulseDunning(models.Model):
     )
 
     # === COMPUTE METHODS === #
+
+    @api.depends("next_ids.state")
+    def _compute_escalated_id(self):
+        for dunning in self:
+            dunning.escalated_id = dunning.next_ids.filtered(
+                lambda d: d.state != "cancel"
+            )[-1:]
 
     @api.depends("partner_id")
     def _compute_partner_invoice_id(self):
@@ -1095,7 +1103,7 @@ class KpulseDunning(models.Model):
                 refusals[dunning] = self.env._("cancelled")
             elif dunning.state == "paid":
                 refusals[dunning] = self.env._("its invoices are paid")
-            elif dunning.escalated_id and dunning.escalated_id.state != "cancel":
+            elif dunning.escalated_id:
                 refusals[dunning] = self.env._(
                     "already escalated to %(reminder)s",
                     reminder=dunning.escalated_id.name,
@@ -1132,8 +1140,13 @@ class KpulseDunning(models.Model):
             raise UserError(self.env._("Select at least one reminder to escalate."))
         self._lock_for_action()
         # Each reminder follows the levels and templates of its own company.
+        next_by_company = {}
+        for dunning in self:
+            key = (dunning.level_id, dunning.company_id)
+            if key not in next_by_company:
+                next_by_company[key] = key[0]._get_next_level(key[1])
         next_levels = {
-            dunning: dunning.level_id._get_next_level(dunning.company_id)
+            dunning: next_by_company[dunning.level_id, dunning.company_id]
             for dunning in self
         }
         refusals = self._escalation_refusals(next_levels)
@@ -1170,10 +1183,7 @@ class KpulseDunning(models.Model):
             for dunning in to_escalate
         ]
         to_escalate.filtered(lambda d: d.state in ("draft", "failed")).state = "cancel"
-        escalated = self._create_batch(vals_list)
-        for dunning, new in zip(to_escalate, escalated, strict=True):
-            dunning.escalated_id = new
-        return escalated, refusals
+        return self._create_batch(vals_list), refusals
 
     # === MAIL GATEWAY === #
 

@@ -10,6 +10,7 @@ from odoo.tools.rendering_tools import parse_inline_template
 # "object.<name>" in a template's source: names that are no field are the
 # usual mistake, and can be reported without evaluating anything.
 OBJECT_ATTRIBUTE = re.compile(r"\bobject\.([A-Za-z_]\w*)")
+QWEB_DIRECTIVE = re.compile(r"\st-[\w-]+=")
 EDITOR_GROUP = "mail.group_mail_template_editor"
 TEMPLATE_FIELDS = ("subject", "body_html", "letter_html")
 # A refusal names the first few expressions; the author fixes them in turn.
@@ -262,7 +263,12 @@ class KpulseDunningTemplate(models.Model):
 
     @api.constrains("letter_html")
     def _check_letter_not_empty(self):
-        empty = self.filtered(lambda template: is_html_empty(template.letter_html))
+        # A letter made only of QWeb output (<t t-out="..."/>) has no text
+        # yet is not empty.
+        empty = self.filtered(
+            lambda template: is_html_empty(template.letter_html)
+            and not QWEB_DIRECTIVE.search(str(template.letter_html or ""))
+        )
         if empty:
             raise ValidationError(
                 self.env._(

@@ -39,7 +39,10 @@ class TestDunningAccess(KpulseDunningCommon):
             company_id=cls.other_company.id,
             company_ids=cls.other_company.ids,
         )
-        cls.dunning = cls._create_dunnings(cls._overdue_invoice(10))
+        # The salesman's own invoice: "own documents" salesmen see its reminder.
+        cls.dunning = cls._create_dunnings(
+            cls._overdue_invoice(10, invoice_user_id=cls.salesman.id)
+        )
 
     def test_billing_user_creates_and_sends(self):
         Dunning = self.env["kpulse.dunning"].with_user(self.billing_user)

@@ -3,7 +3,7 @@ ODOO_SRC ?= $(HOME)/.cache/kpulse_dunning/odoo-19.0
 VENV ?= .venv
 export ODOO_SRC VENV
 
-.PHONY: setup run test lint clean-db
+.PHONY: setup run test lint clean-db dist test-wheel pytest
 
 setup:
 	bash scripts/setup.sh
@@ -19,3 +19,13 @@ lint:
 
 clean-db:
 	bash scripts/clean_db.sh
+
+# Packaging and the other test runners (README: "Packaging, pytest and upgrades").
+dist:
+	bash scripts/dist.sh
+
+test-wheel:
+	bash scripts/test_wheel.sh
+
+pytest:
+	bash scripts/pytest.sh

@@ -3,7 +3,7 @@ ODOO_SRC ?= $(HOME)/.cache/kpulse_dunning/odoo-19.0
 VENV ?= .venv
 export ODOO_SRC VENV
 
-.PHONY: setup run test lint clean-db dist test-wheel pytest
+.PHONY: setup run test lint clean-db dist test-wheel pytest test-upgrade
 
 setup:
 	bash scripts/setup.sh
@@ -29,3 +29,6 @@ test-wheel:
 
 pytest:
 	bash scripts/pytest.sh
+
+test-upgrade:
+	bash scripts/test_upgrade.sh

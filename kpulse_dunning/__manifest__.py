@@ -2,7 +2,7 @@
     "name": "KPulse Dunning",
     "summary": "Chase unpaid customer invoices with reminder levels, "
     "e-mails and PDF letters",
-    "version": "19.0.1.0.0",
+    "version": "19.0.1.1.0",
     "category": "Accounting/Accounting",
     "author": "KPulse",
     "website": "https://github.com/kpulse/kpulse_dunning",

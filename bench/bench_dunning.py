@@ -7,21 +7,25 @@ one line each: N, seconds, records per second, SQL queries.
 # A benchmark prints its figures.
 # pylint: disable=print-used
 import os
+import threading
 import time
+import xmlrpc.client
 from datetime import timedelta
 
-from odoo import Command, fields
+from odoo import SUPERUSER_ID, Command, api, fields
+from odoo.tools import SQL
 
 N = int(os.environ.get("BENCH_N", "10000"))
-SEND = int(os.environ.get("BENCH_SEND", "200"))
+PRINT = int(os.environ.get("BENCH_PRINT", "200"))
+TWO_WORKERS = int(os.environ.get("BENCH_TWO_WORKERS", "1000"))
 
 
-def build_invoices(env, count):
+def build_invoices(env, count, prefix="Bench"):
     today = fields.Date.today()
     partners = env["res.partner"].create(
         [
             {
-                "name": f"Bench customer {i}",
+                "name": f"{prefix} customer {i}",
                 "is_company": True,
                 "email": f"c{i}@bench.example.com",
             }
@@ -122,14 +126,107 @@ def main(env):
     )
     env.cr.commit()
     env["kpulse.dunning.template"].search([]).attach_invoice = False
-    to_send = escalated[:SEND]
-    measure(env, "send e-mails with PDF letters", len(to_send), to_send._action_send)
-    sent = to_send.filtered(lambda d: d.state == "sent")
-    print(
-        f"sent: {len(sent)} of {len(to_send)}; mails queued: "
-        f"{env['mail.mail'].search_count([('model', '=', 'kpulse.dunning')])}"
-    )
     env.cr.commit()
+    bench_background(env, escalated)
+    bench_automatic(env)
+
+
+def bench_background(env, dunnings):
+    """Issue 9: the click that queues, the engine, printing, letter size."""
+    Send = env["kpulse.dunning.send"]
+    # The click, through the HTTP server in production mode (--workers).
+    url = os.environ.get("BENCH_URL")
+    if url:
+        models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
+        start = time.perf_counter()
+        models.execute_kw(
+            env.cr.dbname, 2, "admin", "kpulse.dunning", "action_send", [dunnings.ids]
+        )
+        seconds = time.perf_counter() - start
+        print(
+            f"{'click Send (HTTP, workers)':<30} N={len(dunnings):>6} {seconds:8.2f} s"
+            "   (request returns; server-side queries not counted here)",
+            flush=True,
+        )
+        env.invalidate_all()
+    else:
+        measure(env, "click Send (queue)", len(dunnings), dunnings.action_send)
+        env.cr.commit()
+    queued = env["kpulse.dunning"].search_count([("run_id", "!=", False)])
+    print(f"queued: {queued}", flush=True)
+    measure(env, "background engine: send all", queued, Send._cron_process_queue)
+    env.cr.commit()
+    sent = env["kpulse.dunning"].search_count([("state", "=", "sent")])
+    mails = env["mail.mail"].search_count([("model", "=", "kpulse.dunning")])
+    print(f"sent: {sent}; mails queued: {mails}", flush=True)
+
+    letters = env["report.kpulse_dunning.report_dunning_letter"]
+    to_print = dunnings[:PRINT]
+
+    def print_letters():
+        pdfs = letters._render_letter_pdfs(to_print, workers=os.cpu_count() or 1)
+        return env["kpulse.dunning.run"]._merge_pdfs(
+            [pdfs[dunning.id] for dunning in to_print]
+        )
+
+    document = measure(env, "print letters as one PDF", len(to_print), print_letters)
+    print(f"printed document: {len(document)} bytes", flush=True)
+    one = letters._render_letter_pdfs(dunnings[:1])[dunnings[0].id]
+    print(f"one-page letter PDF: {len(one)} bytes", flush=True)
+    bench_two_workers(env)
+
+
+def bench_two_workers(env):
+    """Two engine workers, each with its own connection, on one queue."""
+    Dunning = env["kpulse.dunning"]
+    dunnings = Dunning.search([("state", "=", "sent")], limit=TWO_WORKERS)
+    dunnings.write({"state": "draft"})
+    env["kpulse.dunning.send"]._queue(dunnings, "send")
+    mails_before = env["mail.mail"].search_count([("model", "=", "kpulse.dunning")])
+    env.cr.commit()
+
+    def worker():
+        with env.registry.cursor() as cr:
+            worker_env = api.Environment(cr, SUPERUSER_ID, {})
+            worker_env["kpulse.dunning.send"]._cron_process_queue()
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=worker) for _i in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    seconds = time.perf_counter() - start
+    env.invalidate_all()
+    env.cr.commit()  # a fresh snapshot
+    rows = env.execute_query(
+        SQL(
+            "SELECT res_id, COUNT(*) FROM mail_mail JOIN mail_message m"
+            " ON m.id = mail_mail.mail_message_id WHERE m.model = 'kpulse.dunning'"
+            " AND m.res_id IN %s GROUP BY res_id HAVING COUNT(*) > 1",
+            tuple(dunnings.ids),
+        )
+    )
+    mails = env["mail.mail"].search_count([("model", "=", "kpulse.dunning")])
+    print(
+        f"two workers on a queue of {len(dunnings)}: {seconds:.1f} s, "
+        f"{mails - mails_before} mails, reminders e-mailed twice: {len(rows)}",
+        flush=True,
+    )
+
+
+def bench_automatic(env):
+    """The automatic run on N fresh overdue invoices, rolled back after."""
+    build_invoices(env, N, prefix="Auto")
+    env.cr.execute("ANALYZE")
+    env["kpulse.dunning.level"].search([]).automatic = True
+    env.company.kpulse_auto_min_gap_days = 0
+    env.cr.commit()
+    Send = env["kpulse.dunning.send"]
+    measure(env, "automatic run (create+queue)", N, Send._cron_automatic_run)
+    queued = env["kpulse.dunning"].search_count([("run_id", "!=", False)])
+    print(f"automatic run queued: {queued}", flush=True)
+    env.cr.rollback()
 
 
 main(env)  # noqa: F821 - provided by odoo shell

@@ -54,11 +54,19 @@ db_exists() { psql -lqt | cut -d'|' -f1 | tr -d ' ' | grep -qx "$1"; }
 # line with our addons path and data dir. COMMAND (server, shell, ...) must come
 # first for odoo-bin, so it is split off. run.sh starts "${ODOO_CMD[@]}" in the
 # background itself, so that $! is Odoo's own pid.
+# Addons installed from PyPI (requirements-addons.txt) live in the venv's
+# odoo/addons folder, which Odoo run from ODOO_SRC does not look into itself.
+venv_addons() {
+    local site
+    site="$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
+    if [ -d "$site/odoo/addons" ]; then printf ',%s' "$site/odoo/addons"; fi
+}
+
 odoo_cmd() {
     local cmd=server
     if [ $# -gt 0 ] && [[ $1 != -* ]]; then cmd=$1; shift; fi
     ODOO_CMD=("$VENV/bin/python" "$ODOO_SRC/odoo-bin" "$cmd"
-        --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$REPO_ROOT"
+        --addons-path="$ODOO_SRC/addons,$ODOO_SRC/odoo/addons,$REPO_ROOT$(venv_addons)"
         --data-dir="$DATA_DIR" "$@")
 }
 odoo() { odoo_cmd "$@"; "${ODOO_CMD[@]}"; }

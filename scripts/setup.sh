@@ -6,7 +6,7 @@ cd "$REPO_ROOT"
 
 # 1. Debian packages. PDF reports need wkhtmltopdf, browser tours chromium,
 #    the pip build of psycopg2/python-ldap the -dev packages.
-PACKAGES=(postgresql wkhtmltopdf chromium poppler-utils libpq-dev libldap2-dev
+PACKAGES=(postgresql wkhtmltopdf fonts-dejavu-core chromium poppler-utils libpq-dev libldap2-dev
           libsasl2-dev build-essential python3-dev python3-venv git)
 missing=()
 for pkg in "${PACKAGES[@]}"; do
@@ -41,12 +41,14 @@ if [ ! -x "$VENV/bin/python" ]; then
     python3 -m venv "$VENV"
 fi
 stamp="$VENV/.kpulse-stamp"
-want="$(cat "$ODOO_SRC/requirements.txt" requirements-dev.txt | sha256sum | cut -d' ' -f1)"
+want="$(cat "$ODOO_SRC/requirements.txt" requirements-dev.txt requirements-addons.txt | sha256sum | cut -d' ' -f1)"
 if [ "$(cat "$stamp" 2>/dev/null)" = "$want" ]; then
     say "venv $VENV: up to date"
 else
     say "pip installing Odoo requirements and requirements-dev.txt into $VENV"
     "$VENV/bin/pip" install -r "$ODOO_SRC/requirements.txt" -r requirements-dev.txt
+    # OCA addons require the `odoo` distribution, which ODOO_SRC is not.
+    "$VENV/bin/pip" install --no-deps -r requirements-addons.txt
     echo "$want" > "$stamp"
 fi
 

@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # The test command: install the addon with its tests into a fresh database,
 # summarise Odoo's log, then lint. Ends with one line "N passed, M failed".
-# Env: TEST_DB (kpulse_test), TEST_TAGS (/kpulse_dunning), TEST_HTTP_PORT (8169).
+# Env: TEST_DB (kpulse_test), TEST_TAGS (/kpulse_dunning), TEST_HTTP_PORT (8169),
+# TEST_WHEEL (1: also install the addon from its wheel, scripts/test_wheel.sh).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 TEST_DB="${TEST_DB:-kpulse_test}"
-TEST_TAGS="${TEST_TAGS:-/$MODULE}"
+# The addon and its queue_job glue (kpulse_dunning_queue_job) are tested together.
+MODULES="${MODULES:-$MODULE,${MODULE}_queue_job}"
+TEST_TAGS="${TEST_TAGS:-/$MODULE,/${MODULE}_queue_job}"
 # Not 8069: a dev server from `make run` may hold that port.
 TEST_HTTP_PORT="${TEST_HTTP_PORT:-8169}"
 LOG="$REPO_ROOT/var/log/test.log"
@@ -56,7 +59,7 @@ main() {
     say "installing $MODULE with tests $TEST_TAGS; log: var/log/test.log"
     local odoo_rc lint_rc status=0
     set +e
-    odoo -d "$TEST_DB" -i "$MODULE" --test-enable --test-tags "$TEST_TAGS" \
+    odoo -d "$TEST_DB" -i "$MODULES" --test-enable --test-tags "$TEST_TAGS" \
         --stop-after-init --http-interface=127.0.0.1 --http-port "$TEST_HTTP_PORT" \
         --log-level=test 2>&1 | tee "$LOG"
     odoo_rc=${PIPESTATUS[0]}
@@ -65,10 +68,24 @@ main() {
 
     # Uninstalling must work too: it is counted as one more test.
     say "uninstalling $MODULE"
+    local wheel_template=""
     if uninstall_check; then
         passed=$((passed + 1)); total=$((total + 1))
+        wheel_template="$TEST_DB"
     else
         say "FAIL: uninstalling $MODULE"; bad=$((bad + 1))
+    fi
+
+    # So must installing it from its wheel (scripts/test_wheel.sh), into a copy
+    # of this database now without the addon: one more test. TEST_WHEEL=0 skips.
+    if [ "${TEST_WHEEL:-1}" = 1 ]; then
+        say "installing $MODULE from its wheel in a fresh virtualenv"
+        if WHEEL_TEMPLATE_DB="$wheel_template" WHEEL_DB="${TEST_DB}_wheel" \
+            bash "$REPO_ROOT/scripts/test_wheel.sh" 2>&1 | sed -E '/^[0-9]+ passed, [0-9]+ failed$/d'; then
+            passed=$((passed + 1)); total=$((total + 1))
+        else
+            say "FAIL: installing $MODULE from its wheel (var/log/test_wheel.log)"; bad=$((bad + 1))
+        fi
     fi
 
     say "lint"

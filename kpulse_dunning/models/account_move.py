@@ -77,6 +77,12 @@ class AccountMove(models.Model):
     kpulse_proposed_level_color = fields.Integer(
         string="Next Level Colour", compute="_compute_kpulse_proposed_level"
     )
+    kpulse_auto_next = fields.Boolean(
+        string="In Next Automatic Run",
+        compute="_compute_kpulse_auto_next",
+        search="_search_kpulse_auto_next",
+        help="The next automatic run would remind this invoice.",
+    )
 
     def _auto_init(self):
         # Create the stored columns empty: no reminder exists at install, so
@@ -172,7 +178,67 @@ class AccountMove(models.Model):
             move.kpulse_proposed_level_id = level
             move.kpulse_proposed_level_color = level.color
 
+    @api.depends_context("date")
+    def _compute_kpulse_auto_next(self):
+        taken = self._kpulse_auto_candidates()
+        for move in self:
+            move.kpulse_auto_next = move in taken
+
+    def _search_kpulse_auto_next(self, operator, value):
+        if operator != "in":
+            return NotImplemented
+        candidates = self.search(self._kpulse_auto_domain())._kpulse_auto_candidates()
+        if True in value:
+            return [("id", "in", candidates.ids)]
+        return [("id", "not in", candidates.ids)]
+
     # === BUSINESS METHODS === #
+
+    @api.model
+    def _kpulse_auto_domain(self):
+        """What the automatic run looks at: invoices that can be reminded,
+        of customers not on manual follow-up, not reminded within their
+        company's minimum gap, with at least its minimum amount due."""
+        today = fields.Date.context_today(self)
+        per_company = []
+        for company in self.env.companies:
+            last_allowed = today - timedelta(days=company.kpulse_auto_min_gap_days)
+            per_company.append(
+                Domain("company_id", "=", company.id)
+                & Domain("amount_residual_signed", ">=", company.kpulse_auto_min_amount)
+                & (
+                    Domain("kpulse_last_dunning_date", "=", False)
+                    | Domain("kpulse_last_dunning_date", "<=", last_allowed)
+                )
+            )
+        return (
+            self._kpulse_can_be_dunned_domain()
+            & Domain("commercial_partner_id.kpulse_manual_followup", "=", False)
+            & Domain.OR(per_company or [Domain.FALSE])
+        )
+
+    def _kpulse_auto_candidates(self):
+        """Those of these invoices the automatic run takes: its domain, and a
+        proposed level that is automatic, whose delay is reached and that has
+        no reminder waiting to be sent yet."""
+        moves = self.filtered_domain(self._kpulse_auto_domain())
+        reached = moves.filtered(
+            lambda move: move.kpulse_proposed_level_id.automatic
+            and move.kpulse_days_overdue >= move.kpulse_proposed_level_id.delay_days
+        )
+        if not reached:
+            return reached
+        waiting = self.env["kpulse.dunning.line"]._read_group(
+            [
+                ("move_id", "in", reached.ids),
+                ("dunning_id.state", "in", ("draft", "failed")),
+            ],
+            ["move_id", "dunning_id.level_id"],
+        )
+        waiting = set(waiting)
+        return reached.filtered(
+            lambda move: (move, move.kpulse_proposed_level_id) not in waiting
+        )
 
     @api.model
     def _kpulse_can_be_dunned_domain(self):

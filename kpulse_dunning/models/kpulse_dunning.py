@@ -1,54 +1,13 @@
-import io
-import logging
-import os
-from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
-
-import psycopg2
-from markupsafe import Markup
-
-from odoo import api, fields, models, modules, tools
+from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError
-from odoo.fields import Domain
-from odoo.tools import SQL, format_date
-from odoo.tools.pdf import PdfFileReader, PdfFileWriter
+from odoo.tools import SQL
 
-_logger = logging.getLogger(__name__)
+from ..report.kpulse_dunning_letter import LETTER_REPORT
 
-LETTER_REPORT = "kpulse_dunning.action_report_dunning_letter"
-# Below this many letters per run, a second wkhtmltopdf is not worth starting.
-PARALLEL_MIN_LETTERS = 40
+# States a reminder can be sent from.
+SENDABLE_STATES = ("draft", "failed")
 # Stored totals a batch writes itself, not recomputed line by line.
 TOTAL_FIELDS = ("amount_residual", "penalty_total", "indemnity_total", "amount_claimed")
-# The dynamic fields: safe, display-ready values that any template author may
-# use, even when Odoo restricts template editing to Mail Template Editors.
-DYNAMIC_TEXT_FIELDS = (
-    "name",
-    "customer_name",
-    "customer_contact_name",
-    "customer_address",
-    "customer_vat",
-    "customer_registry",
-    "customer_ref",
-    "company_name",
-    "company_legal_info",
-    "company_address",
-    "company_iban",
-    "company_bic",
-    "signatory_name",
-    "signatory_function",
-    "level_name",
-    "previous_dates",
-    "portal_url",
-)
-DYNAMIC_DATE_FIELDS = ("today", "payment_deadline")
-DYNAMIC_AMOUNT_FIELDS = (
-    "amount_residual",
-    "penalty_total",
-    "indemnity_total",
-    "amount_claimed",
-)
-ADDRESS_PATHS = ("street", "street2", "zip", "city", "state_id.name", "country_id.name")
 
 
 class KpulseDunning(models.Model):
@@ -161,71 +120,16 @@ class KpulseDunning(models.Model):
         help="The next-level reminder created from this one, unless cancelled.",
     )
     failure_reason = fields.Text(readonly=True, copy=False)
+    run_id = fields.Many2one(
+        "kpulse.dunning.run",
+        string="Queued In",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        help="Background send or print this reminder is waiting for.",
+    )
 
-    # Dynamic fields for templates: ready-made values, so that template authors
-    # do not write paths through five models. The editor's placeholder helper
-    # only lists searchable fields, hence the search methods.
-    customer_name = fields.Char(related="partner_id.name", string="Customer Name")
-    customer_contact_name = fields.Char(
-        compute="_compute_dynamic_fields",
-        search="_search_customer_contact_name",
-        string="Contact Name",
-    )
-    customer_address = fields.Text(
-        compute="_compute_dynamic_fields", search="_search_customer_address"
-    )
-    customer_vat = fields.Char(related="partner_id.vat", string="Customer Tax ID")
-    customer_registry = fields.Char(
-        related="partner_id.company_registry",
-        string="Customer Registration Number",
-        help="Customer's registration number (SIREN in France).",
-    )
-    customer_ref = fields.Char(related="partner_id.ref", string="Customer Reference")
-    company_name = fields.Char(related="company_id.name", string="Company Name")
-    company_legal_info = fields.Char(
-        compute="_compute_dynamic_fields",
-        search="_search_company_legal_info",
-        string="Company Legal Mentions",
-    )
-    company_address = fields.Text(
-        compute="_compute_dynamic_fields", search="_search_company_address"
-    )
-    company_iban = fields.Char(
-        compute="_compute_dynamic_fields",
-        search="_search_company_iban",
-        string="Company IBAN",
-    )
-    company_bic = fields.Char(
-        compute="_compute_dynamic_fields",
-        search="_search_company_bic",
-        string="Company BIC",
-    )
-    signatory_name = fields.Char(related="user_id.name", string="Signatory")
-    signatory_function = fields.Char(
-        related="user_id.partner_id.function", string="Signatory Role"
-    )
-    level_name = fields.Char(related="level_id.name")
-    today = fields.Date(
-        compute="_compute_dynamic_fields", search="_search_unfilterable"
-    )
-    payment_deadline = fields.Date(
-        compute="_compute_dynamic_fields",
-        search="_search_unfilterable",
-        help="Date by which the customer is asked to pay: the sending date "
-        "plus the level's payment delay.",
-    )
-    previous_dates = fields.Char(
-        compute="_compute_dynamic_fields",
-        search="_search_unfilterable",
-        string="Earlier Reminders",
-        help="Dates of the earlier reminders this one escalates from.",
-    )
-    portal_url = fields.Char(
-        compute="_compute_dynamic_fields",
-        search="_search_unfilterable",
-        string="Payment Link",
-        help="Customer portal page where the customer can pay the invoices.",
-    )
     penalty_total = fields.Monetary(
         compute="_compute_claim_totals",
         store=True,
@@ -255,44 +159,6 @@ class KpulseDunning(models.Model):
         for dunning in self:
             dunning.partner_invoice_id = self._invoice_contact(dunning.partner_id)
 
-    @api.depends_context("lang")
-    @api.depends(
-        "partner_id",
-        "partner_invoice_id",
-        "company_id",
-        "level_id",
-        "sent_date",
-        "date",
-        "previous_id",
-        "line_ids",
-    )
-    def _compute_dynamic_fields(self):
-        today = fields.Date.context_today(self)
-        for dunning in self:
-            company = dunning.company_id
-            contact = dunning.partner_invoice_id
-            bank = company.partner_id.bank_ids[:1]
-            dunning.customer_contact_name = (
-                contact.name if contact and not contact.is_company else ""
-            )
-            dunning.customer_address = dunning.partner_id._display_address()
-            dunning.company_legal_info = dunning._company_legal_info()
-            dunning.company_address = company.partner_id._display_address(
-                without_company=True
-            )
-            dunning.company_iban = bank.acc_number or ""
-            dunning.company_bic = bank.bank_bic or ""
-            dunning.today = today
-            start = (dunning.sent_date and dunning.sent_date.date()) or today
-            dunning.payment_deadline = start + timedelta(
-                days=dunning.level_id.payment_delay_days
-            )
-            dunning.previous_dates = ", ".join(
-                format_date(self.env, previous.sent_date or previous.date)
-                for previous in dunning._previous_chain()
-            )
-            dunning.portal_url = dunning._portal_url()
-
     @api.depends(
         "line_ids.penalty_amount", "line_ids.indemnity_amount", "amount_residual"
     )
@@ -304,41 +170,6 @@ class KpulseDunning(models.Model):
             dunning.indemnity_total = indemnities
             dunning.amount_claimed = dunning.amount_residual + penalties + indemnities
 
-    def _portal_url(self):
-        """The customer's payment page. Computed without writing: the
-        invoices' access tokens are given when reminders are created (and
-        before a batch is rendered), never while a value is read."""
-        self.ensure_one()
-        moves = self.line_ids.move_id
-        base_url = self.get_base_url()
-        if len(moves) != 1:
-            return f"{base_url}/my/invoices"
-        if moves.access_token:
-            return f"{base_url}{moves.get_portal_url()}"
-        return f"{base_url}{moves.access_url}"
-
-    def _company_legal_info(self):
-        self.ensure_one()
-        company = self.company_id
-        parts = [" ".join(filter(None, [company.name, company.kpulse_legal_form]))]
-        if company.company_registry:
-            parts.append(
-                self.env._("Registration: %(number)s", number=company.company_registry)
-            )
-        if company.vat:
-            parts.append(self.env._("VAT: %(vat)s", vat=company.vat))
-        return " – ".join(parts)
-
-    def _previous_chain(self):
-        """The reminders this one escalates from, oldest first."""
-        self.ensure_one()
-        chain = self.browse()
-        previous = self.previous_id
-        while previous and previous not in chain:
-            chain = previous + chain
-            previous = previous.previous_id
-        return chain
-
     @api.depends("line_ids.move_id")
     def _compute_move_ids(self):
         for dunning in self:
@@ -348,83 +179,12 @@ class KpulseDunning(models.Model):
     def _search_move_ids(self, operator, value):
         return [("line_ids.move_id", operator, value)]
 
-    # Searches on the dynamic fields match the fields they are built from.
-
-    def _search_on_paths(self, paths, operator, value):
-        if operator in Domain.NEGATIVE_OPERATORS:
-            return NotImplemented  # the ORM negates the positive search
-        return Domain.OR(Domain(path, operator, value) for path in paths)
-
-    def _search_customer_contact_name(self, operator, value):
-        return self._search_on_paths(["partner_invoice_id.name"], operator, value)
-
-    def _search_customer_address(self, operator, value):
-        return self._search_on_paths(
-            [f"partner_id.{name}" for name in ADDRESS_PATHS], operator, value
-        )
-
-    def _search_company_address(self, operator, value):
-        return self._search_on_paths(
-            [f"company_id.partner_id.{name}" for name in ADDRESS_PATHS],
-            operator,
-            value,
-        )
-
-    def _search_company_legal_info(self, operator, value):
-        return self._search_on_paths(
-            [
-                "company_id.name",
-                "company_id.kpulse_legal_form",
-                "company_id.company_registry",
-                "company_id.vat",
-            ],
-            operator,
-            value,
-        )
-
-    def _search_company_iban(self, operator, value):
-        return self._search_on_paths(
-            ["company_id.partner_id.bank_ids.acc_number"], operator, value
-        )
-
-    def _search_company_bic(self, operator, value):
-        return self._search_on_paths(
-            ["company_id.partner_id.bank_ids.bank_bic"], operator, value
-        )
-
-    def _search_unfilterable(self, operator, value):
-        raise UserError(
-            self.env._(
-                "Today's date, the payment deadline, the earlier reminders' dates "
-                "and the payment link are computed when a reminder is rendered; "
-                "they cannot be used in a filter."
-            )
-        )
-
     @api.depends("line_ids.move_id.amount_residual")
     def _compute_amount_residual(self):
         for dunning in self:
             dunning.amount_residual = sum(
                 dunning.line_ids.move_id.mapped("amount_residual")
             )
-
-    @api.model
-    def mail_allowed_qweb_expressions(self):
-        # What the editor's placeholder helper inserts for these fields.
-        return (
-            *super().mail_allowed_qweb_expressions(),
-            *(
-                f"object.{name}"
-                for name in DYNAMIC_TEXT_FIELDS
-                + DYNAMIC_DATE_FIELDS
-                + DYNAMIC_AMOUNT_FIELDS
-            ),
-            *(f"format_date(object.{name})" for name in DYNAMIC_DATE_FIELDS),
-            *(
-                f"format_amount(object.{name}, object.currency_id)"
-                for name in DYNAMIC_AMOUNT_FIELDS
-            ),
-        )
 
     # === CRUD === #
 
@@ -650,7 +410,95 @@ class KpulseDunning(models.Model):
     # === ACTIONS === #
 
     def action_send(self):
+        self._check_can_send()
+        if not self:
+            raise UserError(self.env._("Select at least one reminder to send."))
+        if len(self) > self.env["kpulse.dunning.send"]._immediate_limit():
+            return self._queue_action("send")
         return self._action_send()
+
+    def _action_send(self):
+        """Send now, in this transaction; return the summary notification."""
+        self._check_can_send()
+        self._lock_for_action()
+        queued = self.filtered("run_id")
+        outcome = self.env["kpulse.dunning.send"]._send(self - queued)
+        outcome["skipped"] |= queued
+        return self._send_summary(outcome)
+
+    def _queue_action(self, action):
+        """Hand a big Send or Print to the background engine; return at once."""
+        self._lock_for_action()
+        to_queue = self.filtered(lambda d: not d.run_id)
+        if action == "send":
+            to_queue = to_queue.filtered(lambda d: d.state in SENDABLE_STATES)
+        if not to_queue:
+            raise UserError(
+                self.env._(
+                    "None of these reminders can be queued: they are already "
+                    "queued, or not to send."
+                )
+            )
+        run = self.env["kpulse.dunning.send"]._queue(to_queue, action)
+        message = self.env._(
+            "%(count)s reminder(s) queued: %(run)s. You will be notified when "
+            "they are done.",
+            count=len(to_queue),
+            run=run.name,
+        )
+        if len(to_queue) < len(self):
+            message += "\n" + self.env._(
+                "%(count)s reminder(s) left out: already queued or not to send.",
+                count=len(self) - len(to_queue),
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Payment reminders"),
+                "message": message,
+                "type": "info",
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
+
+    def _send_summary(self, outcome):
+        sent, failures = outcome["sent"], outcome["failed"]
+        paid, skipped = outcome["paid"], outcome["skipped"]
+        lines = [self.env._("%(count)s reminder(s) sent.", count=len(sent))]
+        if failures:
+            lines.append(
+                self.env._("%(count)s reminder(s) failed:", count=len(failures))
+            )
+            lines += [
+                f"{dunning.name}: {reason}" for dunning, reason in failures.items()
+            ]
+        if paid:
+            lines.append(
+                self.env._(
+                    "%(count)s reminder(s) not sent: their invoices are paid.",
+                    count=len(paid),
+                )
+            )
+        if skipped:
+            lines.append(
+                self.env._(
+                    "%(count)s reminder(s) skipped: only reminders to send or "
+                    "failed can be sent.",
+                    count=len(skipped),
+                )
+            )
+        return {
+            "type": "ir.actions.client",
+            "tag": "display_notification",
+            "params": {
+                "title": self.env._("Payment reminders"),
+                "message": "\n".join(lines),
+                "type": "warning" if failures else "success",
+                "sticky": bool(failures),
+                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
+            },
+        }
 
     def action_escalate(self):
         escalated, refusals = self._escalate()
@@ -678,10 +526,27 @@ class KpulseDunning(models.Model):
         }
 
     def action_print(self):
+        if not self:
+            raise UserError(self.env._("Select at least one reminder to print."))
+        if len(self) > self.env["kpulse.dunning.send"]._immediate_limit():
+            self.check_access("read")
+            return self._queue_action("print")
         return self.env.ref(LETTER_REPORT).report_action(self, config=False)
 
+    def _render_letter_pdfs(self, letters=None):
+        """``{reminder id: PDF bytes}``: see the letter report's engine."""
+        return self.env[
+            "report.kpulse_dunning.report_dunning_letter"
+        ]._render_letter_pdfs(self, letters)
+
+    def _render_letter_bodies(self):
+        """``{reminder id: letter content}`` rendered from the templates."""
+        return self.env["kpulse.dunning.send"]._render_letter_bodies(self)
+
     def action_cancel(self):
-        self.filtered(lambda d: d.state in ("draft", "failed")).state = "cancel"
+        self.filtered(lambda d: d.state in SENDABLE_STATES).write(
+            {"state": "cancel", "run_id": False}
+        )
 
     def action_reset_draft(self):
         self.filtered(lambda d: d.state in ("failed", "cancel")).write(
@@ -723,48 +588,6 @@ class KpulseDunning(models.Model):
                 self.env._("Only billing users can send payment reminders.")
             )
 
-    def _action_send(self):
-        """Send each reminder by e-mail with its letter; never let one block the rest.
-
-        Returns a notification action summing up what was sent and what failed.
-        """
-        self._check_can_send()
-        if not self:
-            raise UserError(self.env._("Select at least one reminder to send."))
-        self._lock_for_action()
-        to_send = self.filtered(lambda d: d.state in ("draft", "failed"))
-        skipped = self - to_send
-        paid = to_send._drop_settled_lines()
-        to_send -= paid
-        # The letter claims what is due on the sending day, not at creation.
-        to_send._write_batch_amounts()
-        to_send.line_ids.move_id._kpulse_ensure_access_tokens()
-        failures = {}
-        for dunning in to_send.filtered(lambda d: not d.partner_invoice_id.email):
-            failures[dunning] = self.env._(
-                "%(partner)s has no e-mail address.",
-                partner=dunning.partner_invoice_id.display_name,
-            )
-        for dunning in to_send.filtered(lambda d: not d.template_id):
-            failures[dunning] = self.env._("The reminder has no template.")
-        ready = to_send.filtered(lambda d: d not in failures)
-        contents = ready._render_mail_contents(failures)
-        ready = ready.filtered(lambda d: d not in failures)
-        letters = ready._render_letter_bodies(failures)
-        ready = ready.filtered(lambda d: d not in failures)
-        pdfs = {}
-        if ready:
-            try:
-                pdfs = ready._render_letter_pdfs(letters)
-            except UserError as error:
-                for dunning in ready:
-                    failures[dunning] = str(error)
-                ready = self.browse()
-        ready._post_reminders(contents, pdfs)
-        for reason, dunnings in self._group_by_reason(failures).items():
-            dunnings.write({"state": "failed", "failure_reason": reason})
-        return self._send_summary(ready, failures, paid, skipped)
-
     def _split_settled(self):
         """The reminders whose invoices are all paid, and the ids of the paid
         invoices, found in one pass over the batch."""
@@ -784,296 +607,15 @@ class KpulseDunning(models.Model):
         emptied.write({"state": "paid", "failure_reason": False})
         return emptied
 
-    def _render_mail_contents(self, failures):
-        """Subject and body of every reminder, in the customer's language."""
-        return self._render_by_template(
-            lambda template, dunnings: dunnings._render_template_fields(template),
-            failures,
-        )
-
-    def _render_template_fields(self, template):
-        subjects = template._render_field("subject", self.ids, compute_lang=True)
-        bodies = template._render_field("body_html", self.ids, compute_lang=True)
-        return {dunning: (subjects[dunning.id], bodies[dunning.id]) for dunning in self}
-
-    def _render_letter_bodies(self, failures=None):
-        """Letter content of every reminder, rendered from its template."""
-
-        def render(template, dunnings):
-            if not template:
-                return dict.fromkeys(dunnings.ids, Markup())
-            return template._render_field(
-                "letter_html", dunnings.ids, compute_lang=True
-            )
-
-        return self._render_by_template(render, failures)
-
-    def _render_by_template(self, render, failures=None):
-        """Call ``render(template, reminders)`` once per template.
-
-        When a batch fails, its reminders are rendered one by one so that only
-        the faulty ones are set aside in ``failures``; without ``failures``,
-        the error is raised.
-        """
-        results = {}
-        for template, dunnings in self.grouped("template_id").items():
-            try:
-                results.update(render(template, dunnings))
-            except UserError as error:
-                self._raise_database_error(error)
-                if failures is None:
-                    raise
-                for dunning in dunnings:
-                    try:
-                        results.update(render(template, dunning))
-                    except UserError as error:
-                        self._raise_database_error(error)
-                        failures[dunning] = self._render_error_reason(error)
-        return results
-
-    @api.model
-    def _raise_database_error(self, error):
-        """Re-raise the database error behind a render error.
-
-        The renderers wrap every exception in a UserError. A serialization
-        failure or a deadlock leaves the transaction unusable: it must reach
-        Odoo, which retries the whole request, instead of being recorded as
-        a template problem.
-        """
-        cause = error.__cause__ or error.__context__
-        while cause is not None:
-            if isinstance(cause, psycopg2.Error):
-                raise cause
-            cause = cause.__cause__ or cause.__context__
-
-    def _render_error_reason(self, error):
-        return self.env._(
-            "The template could not be rendered: %(problem)s.",
-            problem=self.env["kpulse.dunning.template"]._render_error_summary(error),
-        )
-
-    def _render_letter_pdfs(self, letters=None):
-        """One PDF letter per reminder, in as few wkhtmltopdf runs as cores.
-
-        Debian's wkhtmltopdf refuses several documents in one call, so each
-        run converts a batch of letters rendered as one document, which is
-        then split back per reminder. A big batch is cut in one chunk per
-        core, converted in parallel.
-        """
-        Report = self.env["ir.actions.report"]
-        report = self.env.ref(LETTER_REPORT).with_context(debug=False)
-        data = {"letter_bodies": letters} if letters else None
-        in_test = modules.module.current_test or tools.config["test_enable"]
-        pdfs = {}
-        if len(self) > 1 and (
-            self.env.context.get("force_report_rendering") or not in_test
-        ):
-            # Test cursors are not shared across threads: convert in turn there.
-            chunks = self._letter_chunks(1 if in_test else os.cpu_count() or 1)
-            jobs = [chunk._letters_html(report, data) for chunk in chunks]
-            for chunk, pdf in zip(
-                chunks, self._convert_letters(report, jobs), strict=True
-            ):
-                parts = chunk._split_letters_pdf(pdf)
-                if parts:
-                    pdfs.update(zip(chunk.ids, parts, strict=True))
-                else:
-                    _logger.info(
-                        "Letters could not be split; rendering them one by one."
-                    )
-        for dunning in self.filtered(lambda d: d.id not in pdfs):
-            pdfs[dunning.id] = Report._render_qweb_pdf(report, dunning.ids, data=data)[
-                0
-            ]
-        return pdfs
-
-    def _letter_chunks(self, workers):
-        """Contiguous chunks, one per worker, none under PARALLEL_MIN_LETTERS."""
-        count = max(1, min(workers, len(self) // PARALLEL_MIN_LETTERS))
-        size = -(-len(self) // count)
-        return [self[start : start + size] for start in range(0, len(self), size)]
-
-    def _letters_html(self, report, data):
-        """The arguments of one wkhtmltopdf run for these letters."""
-        html = report.env["ir.actions.report"]._render_qweb_html(
-            report, self.ids, data=data
-        )[0]
-        bodies, _ids, header, footer, paper_args = report._prepare_html(
-            html, report_model=self._name
-        )
-        return {
-            "bodies": bodies,
-            "header": header,
-            "footer": footer,
-            "specific_paperformat_args": paper_args,
-        }
-
-    def _convert_letters(self, report, jobs):
-        """Run wkhtmltopdf on each job, in parallel when there are several.
-
-        Each thread reads the report settings through a cursor of its own.
-        """
-
-        def convert(job):
-            with self.env.registry.cursor() as cr:
-                env = api.Environment(cr, self.env.uid, self.env.context)
-                return env["ir.actions.report"]._run_wkhtmltopdf(
-                    report_ref=report.id, **job
-                )
-
-        if len(jobs) == 1:
-            return [
-                self.env["ir.actions.report"]._run_wkhtmltopdf(
-                    report_ref=report, **jobs[0]
-                )
-            ]
-        with ThreadPoolExecutor(max_workers=len(jobs)) as executor:
-            return list(executor.map(convert, jobs))
-
     def _letter_portal_url(self):
         """Where the letter's reference points: the customer's invoices in the
         portal. It also marks the first page of each letter in the PDF."""
         self.ensure_one()
         return f"{self.get_base_url()}/my/invoices#{self.name}"
 
-    def _split_letters_pdf(self, pdf):
-        """Cut the PDF of all letters into one PDF per reminder, or None.
-
-        A letter starts on the page holding the link of its reference (the
-        PDF text itself is not extractable from Debian's wkhtmltopdf).
-        """
-        reader = PdfFileReader(io.BytesIO(pdf))
-        page_count = reader.numPages
-        if page_count == len(self):
-            starts = list(range(page_count))
-        else:
-            first_page = {}
-            for page_number in range(page_count):
-                for annotation in reader.getPage(page_number).get("/Annots") or []:
-                    uri = annotation.getObject().get("/A", {}).get("/URI") or ""
-                    first_page.setdefault(uri, page_number)
-            starts = [first_page.get(dunning._letter_portal_url()) for dunning in self]
-            if None in starts or starts[0] != 0 or starts != sorted(set(starts)):
-                return None
-        parts = []
-        for index, first in enumerate(starts):
-            last = starts[index + 1] if index + 1 < len(starts) else page_count
-            writer = PdfFileWriter()
-            for page_number in range(first, last):
-                writer.addPage(reader.getPage(page_number))
-            stream = io.BytesIO()
-            writer.write(stream)
-            parts.append(stream.getvalue())
-        return parts
-
     def _letter_filename(self):
         self.ensure_one()
         return "{}.pdf".format(self.name.replace("/", "_"))
-
-    def _invoice_pdfs(self):
-        """PDF of each invoice to attach, reusing the stored invoice PDF."""
-        moves = self.filtered("template_id.attach_invoice").line_ids.move_id
-        pdfs = {}
-        to_render = self.env["account.move"]
-        for move in moves:
-            if move.invoice_pdf_report_id:
-                pdfs[move] = (
-                    move.invoice_pdf_report_id.name,
-                    move.invoice_pdf_report_id.raw,
-                )
-            else:
-                to_render |= move
-        Report = self.env["ir.actions.report"]
-        for move in to_render:
-            content = Report._render_qweb_pdf("account.account_invoices", move.ids)[0]
-            pdfs[move] = (move._get_invoice_report_filename(), content)
-        return pdfs
-
-    def _post_reminders(self, contents, pdfs):
-        if not self:
-            return
-        invoice_pdfs = self._invoice_pdfs()
-        for dunning in self:
-            subject, body = contents[dunning]
-            attachments = [(dunning._letter_filename(), pdfs[dunning.id])]
-            if dunning.template_id.attach_invoice:
-                attachments += [invoice_pdfs[move] for move in dunning.line_ids.move_id]
-            dunning.with_context(mail_notify_force_send=False).message_post(
-                body=body,
-                subject=subject,
-                partner_ids=dunning.partner_invoice_id.ids,
-                attachments=attachments,
-                message_type="comment",
-                subtype_xmlid="mail.mt_comment",
-                email_layout_xmlid="mail.mail_notification_light",
-            )
-        self.write(
-            {
-                "state": "sent",
-                "sent_date": fields.Datetime.now(),
-                "failure_reason": False,
-            }
-        )
-        self._log_on_invoices()
-
-    def _log_on_invoices(self):
-        bodies = {}
-        for line in self.line_ids:
-            dunning = line.dunning_id
-            # Markup's % escapes every value: names cannot inject HTML.
-            bodies[line.move_id.id] = Markup(
-                "%s <a href='#' data-oe-model='kpulse.dunning' data-oe-id='%s'>%s</a>"
-                " (%s)"
-            ) % (
-                self.env._("Payment reminder sent:"),
-                dunning.id,
-                dunning.name,
-                dunning.level_id.name,
-            )
-        self.env["account.move"].browse(bodies)._message_log_batch(bodies=bodies)
-
-    @api.model
-    def _group_by_reason(self, failures):
-        grouped = {}
-        for dunning, reason in failures.items():
-            grouped[reason] = grouped.get(reason, self.browse()) | dunning
-        return grouped
-
-    def _send_summary(self, sent, failures, paid, skipped):
-        lines = [self.env._("%(count)s reminder(s) sent.", count=len(sent))]
-        if failures:
-            lines.append(
-                self.env._("%(count)s reminder(s) failed:", count=len(failures))
-            )
-            lines += [
-                f"{dunning.name}: {reason}" for dunning, reason in failures.items()
-            ]
-        if paid:
-            lines.append(
-                self.env._(
-                    "%(count)s reminder(s) not sent: their invoices are paid.",
-                    count=len(paid),
-                )
-            )
-        if skipped:
-            lines.append(
-                self.env._(
-                    "%(count)s reminder(s) skipped: only reminders to send or "
-                    "failed can be sent.",
-                    count=len(skipped),
-                )
-            )
-        return {
-            "type": "ir.actions.client",
-            "tag": "display_notification",
-            "params": {
-                "title": self.env._("Payment reminders"),
-                "message": "\n".join(lines),
-                "type": "warning" if failures else "success",
-                "sticky": bool(failures),
-                "next": {"type": "ir.actions.client", "tag": "soft_reload"},
-            },
-        }
 
     # === BUSINESS METHODS: ESCALATE === #
 

@@ -37,6 +37,35 @@ class KpulseDunningLevel(models.Model):
         help="Penalties and indemnities appear in this level's letters and e-mails",
     )
     dunning_count = fields.Integer(compute="_compute_dunning_count")
+    automatic = fields.Boolean(
+        help="The daily automatic run creates and sends this level's reminders "
+        "for the invoices that reached its delay.",
+    )
+    # What sending a reminder of this level does: one or more actions.
+    action_email = fields.Boolean(
+        string="E-mail",
+        default=True,
+        help="Send the reminder by e-mail, with its letter attached.",
+    )
+    action_letter = fields.Boolean(
+        string="Letter by post",
+        help="Queue the letter into a print batch for the reminder's "
+        "responsible, who posts it.",
+    )
+    action_activity = fields.Boolean(
+        string="Activity",
+        help="Schedule an activity (e.g. a phone call) for the reminder's responsible.",
+    )
+    activity_type_id = fields.Many2one(
+        "mail.activity.type",
+        string="Activity Type",
+        domain="[('res_model', 'in', [False, 'kpulse.dunning'])]",
+    )
+    activity_summary = fields.Char(translate=True)
+    activity_delay_days = fields.Integer(
+        string="Activity Due In (days)",
+        help="Days between the sending and the activity's deadline.",
+    )
 
     # === COMPUTE METHODS === #
 
@@ -59,6 +88,36 @@ class KpulseDunningLevel(models.Model):
                 self.env._(
                     "The delay of the reminder level “%(level)s” cannot be negative.",
                     level=negative[0].name,
+                )
+            )
+
+    @api.constrains("action_email", "action_letter", "action_activity")
+    def _check_one_action(self):
+        idle = self.filtered(
+            lambda level: not (
+                level.action_email or level.action_letter or level.action_activity
+            )
+        )
+        if idle:
+            raise ValidationError(
+                self.env._(
+                    "The reminder level “%(level)s” does nothing: choose at least "
+                    "one action (e-mail, letter by post or activity).",
+                    level=idle[0].name,
+                )
+            )
+
+    @api.constrains("action_activity", "activity_type_id")
+    def _check_activity_type(self):
+        missing = self.filtered(
+            lambda level: level.action_activity and not level.activity_type_id
+        )
+        if missing:
+            raise ValidationError(
+                self.env._(
+                    "The reminder level “%(level)s” schedules an activity: choose "
+                    "its type.",
+                    level=missing[0].name,
                 )
             )
 
@@ -115,6 +174,15 @@ class KpulseDunningLevel(models.Model):
             lambda lvl: (lvl.sequence, lvl.id) > (self.sequence, self.id)
         )
         return higher[:1]
+
+    def _action_labels(self):
+        """The actions of this level, as the user reads them."""
+        self.ensure_one()
+        return ", ".join(
+            self._fields[fname].get_description(self.env)["string"]
+            for fname in ("action_email", "action_letter", "action_activity")
+            if self[fname]
+        )
 
     def _get_default_template(self, company):
         """The first active template of this level usable by ``company``."""

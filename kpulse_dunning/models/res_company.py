@@ -16,6 +16,18 @@ class ResCompany(models.Model):
         help="One reminder per invoice, or one per customer and currency "
         "listing all its selected invoices.",
     )
+    kpulse_auto_min_gap_days = fields.Integer(
+        string="Minimum Gap (days)",
+        default=7,
+        help="The automatic run leaves alone an invoice reminded less than "
+        "this many days ago.",
+    )
+    kpulse_auto_min_amount = fields.Monetary(
+        string="Minimum Amount Due",
+        currency_field="currency_id",
+        help="The automatic run leaves alone invoices with less than this "
+        "amount due (in the company currency).",
+    )
     kpulse_legal_form = fields.Char(
         string="Legal Form",
         help="Legal form and share capital, as French law asks on business "

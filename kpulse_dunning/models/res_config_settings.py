@@ -7,6 +7,14 @@ class ResConfigSettings(models.TransientModel):
     kpulse_dunning_grouping = fields.Selection(
         related="company_id.kpulse_dunning_grouping", readonly=False
     )
+    kpulse_auto_min_gap_days = fields.Integer(
+        related="company_id.kpulse_auto_min_gap_days", readonly=False
+    )
+    kpulse_auto_min_amount = fields.Monetary(
+        related="company_id.kpulse_auto_min_amount",
+        currency_field="currency_id",
+        readonly=False,
+    )
     kpulse_legal_form = fields.Char(
         related="company_id.kpulse_legal_form", readonly=False
     )

@@ -7,6 +7,11 @@ class ResPartner(models.Model):
     kpulse_dunning_count = fields.Integer(
         string="Reminders", compute="_compute_kpulse_dunning_count"
     )
+    kpulse_manual_followup = fields.Boolean(
+        string="Manual reminders only",
+        help="The automatic run never reminds this customer; its reminders "
+        "are created by hand. Set on the company: its contacts follow it.",
+    )
     kpulse_penalty_excluded = fields.Boolean(
         string="No late-payment penalties",
         help="No late-payment penalty nor fixed recovery indemnity for this "

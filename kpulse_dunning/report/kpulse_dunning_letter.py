@@ -1,7 +1,33 @@
-from odoo import api, models
+import io
+import logging
+import os
+import subprocess
+import tempfile
+from contextlib import ExitStack
+
+from odoo import api, models, modules, tools
+from odoo.exceptions import UserError
+from odoo.tools.pdf import PdfFileReader, PdfFileWriter
+
+from odoo.addons.base.models.ir_actions_report import _wkhtml
+
+_logger = logging.getLogger(__name__)
+
+LETTER_REPORT = "kpulse_dunning.action_report_dunning_letter"
+# Below this many letters per run, a second wkhtmltopdf is not worth starting.
+PARALLEL_MIN_LETTERS = 40
 
 
 class ReportKpulseDunningLetter(models.AbstractModel):
+    """The letter report, and the engine that prints letters by the hundred.
+
+    Debian's wkhtmltopdf refuses several documents in one call, and every
+    call waits ``report.print_delay``: letters are rendered as one HTML
+    document per chunk, converted in one run, and the PDF is split back per
+    reminder. In a background job, chunks are converted by one wkhtmltopdf
+    process per core at once; inside a request, one run at a time.
+    """
+
     _name = "report.kpulse_dunning.report_dunning_letter"
     _description = "Payment Reminder Letter"
 
@@ -10,10 +36,158 @@ class ReportKpulseDunningLetter(models.AbstractModel):
         docs = self.env["kpulse.dunning"].browse(docids)
         letter_bodies = (data or {}).get("letter_bodies")
         if not isinstance(letter_bodies, dict) or set(letter_bodies) != set(docs.ids):
-            letter_bodies = docs._render_letter_bodies()
+            letter_bodies = self.env["kpulse.dunning.send"]._render_letter_bodies(docs)
         return {
             "doc_ids": docids,
             "doc_model": "kpulse.dunning",
             "docs": docs,
             "letter_bodies": letter_bodies,
         }
+
+    # === PDF ENGINE === #
+
+    @api.model
+    def _render_letter_pdfs(self, dunnings, letters=None, workers=1):
+        """One PDF letter per reminder: ``{reminder id: PDF bytes}``.
+
+        :param dict letters: the letter bodies already rendered, by id.
+        :param int workers: wkhtmltopdf processes to run at once; more than
+            one only from a background job (never inside a request).
+        """
+        Report = self.env["ir.actions.report"]
+        report = self.env.ref(LETTER_REPORT).with_context(debug=False)
+        data = {"letter_bodies": letters} if letters else None
+        in_test = modules.module.current_test or tools.config["test_enable"]
+        pdfs = {}
+        if len(dunnings) > 1 and (
+            self.env.context.get("force_report_rendering") or not in_test
+        ):
+            chunks = self._letter_chunks(dunnings, workers)
+            jobs = [self._letters_html(chunk, report, data) for chunk in chunks]
+            for chunk, pdf in zip(
+                chunks, self._convert_letters(report, jobs), strict=True
+            ):
+                parts = self._split_letters_pdf(chunk, pdf)
+                if parts:
+                    pdfs.update(zip(chunk.ids, parts, strict=True))
+                else:
+                    _logger.info(
+                        "Letters could not be split; rendering them one by one."
+                    )
+        for dunning in dunnings.filtered(lambda d: d.id not in pdfs):
+            pdfs[dunning.id] = Report._render_qweb_pdf(report, dunning.ids, data=data)[
+                0
+            ]
+        return pdfs
+
+    @api.model
+    def _letter_chunks(self, dunnings, workers):
+        """Contiguous chunks, one per worker, none under PARALLEL_MIN_LETTERS."""
+        count = max(1, min(workers, len(dunnings) // PARALLEL_MIN_LETTERS))
+        size = -(-len(dunnings) // count)
+        return [
+            dunnings[start : start + size] for start in range(0, len(dunnings), size)
+        ]
+
+    @api.model
+    def _letters_html(self, dunnings, report, data):
+        """The arguments of one wkhtmltopdf run for these letters."""
+        html = self.env["ir.actions.report"]._render_qweb_html(
+            report, dunnings.ids, data=data
+        )[0]
+        bodies, _ids, header, footer, paper_args = report._prepare_html(
+            html, report_model=dunnings._name
+        )
+        return {
+            "bodies": bodies,
+            "header": header,
+            "footer": footer,
+            "specific_paperformat_args": paper_args,
+        }
+
+    @api.model
+    def _convert_letters(self, report, jobs):
+        """Run wkhtmltopdf on each job: through Odoo for one, as parallel
+        processes for several (no thread, no cursor: the arguments are
+        prepared here, the processes only read files)."""
+        if len(jobs) == 1:
+            return [
+                self.env["ir.actions.report"]._run_wkhtmltopdf(
+                    report_ref=report, **jobs[0]
+                )
+            ]
+        paperformat = report.get_paperformat()
+        with ExitStack() as stack:
+            runs = []
+            for job in jobs:
+                args = report._build_wkhtmltopdf_args(
+                    paperformat,
+                    False,
+                    specific_paperformat_args=job["specific_paperformat_args"],
+                )
+                paths = [
+                    self._temp_file(stack, body, ".html") for body in job["bodies"]
+                ]
+                output = self._temp_file(stack, "", ".pdf")
+                process = subprocess.Popen(  # noqa: S603 (fixed binary, own files)
+                    [_wkhtml().bin, *args, *paths, output],
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.PIPE,
+                )
+                runs.append((process, output))
+            pdfs = []
+            for process, output in runs:
+                _out, err = process.communicate()
+                if process.returncode not in (0, 1):
+                    raise UserError(
+                        self.env._(
+                            "Wkhtmltopdf failed (error code: %(code)s). "
+                            "Message: %(message)s",
+                            code=process.returncode,
+                            message=err.decode(errors="replace")[-1000:],
+                        )
+                    )
+                with open(output, "rb") as pdf:
+                    pdfs.append(pdf.read())
+        return pdfs
+
+    @api.model
+    def _temp_file(self, stack, content, suffix):
+        handle, path = tempfile.mkstemp(suffix=suffix, prefix="kpulse.letters.")
+        stack.callback(os.unlink, path)
+        with os.fdopen(handle, "wb") as file:
+            file.write(content.encode())
+        return path
+
+    @api.model
+    def _split_letters_pdf(self, dunnings, pdf):
+        """Cut the PDF of all letters into one PDF per reminder, or None.
+
+        A letter starts on the page holding the link of its reference (the
+        PDF text itself is not extractable from Debian's wkhtmltopdf).
+        """
+        reader = PdfFileReader(io.BytesIO(pdf))
+        page_count = reader.numPages
+        if page_count == len(dunnings):
+            starts = list(range(page_count))
+        else:
+            first_page = {}
+            for page_number in range(page_count):
+                for annotation in reader.getPage(page_number).get("/Annots") or []:
+                    uri = annotation.getObject().get("/A", {}).get("/URI") or ""
+                    first_page.setdefault(uri, page_number)
+            starts = [
+                first_page.get(dunning._letter_portal_url()) for dunning in dunnings
+            ]
+            if None in starts or starts[0] != 0 or starts != sorted(set(starts)):
+                return None
+        parts = []
+        for index, first in enumerate(starts):
+            last = starts[index + 1] if index + 1 < len(starts) else page_count
+            writer = PdfFileWriter()
+            for page_number in range(first, last):
+                writer.addPage(reader.getPage(page_number))
+            stream = io.BytesIO()
+            writer.write(stream)
+            parts.append(stream.getvalue())
+        return parts

@@ -12,3 +12,5 @@ from . import test_security_templates
 from . import test_security_access
 from . import test_security_actions
 from . import test_concurrency
+from . import test_dunning_queue
+from . import test_dunning_automatic

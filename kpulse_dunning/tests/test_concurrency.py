@@ -43,7 +43,7 @@ class TestTwoUsersAtOnce(BaseCase):
                             )
                         ],
                     }
-                    for _i in range(3)
+                    for _i in range(7)
                 ]
             )
             invoices.action_post()
@@ -56,9 +56,26 @@ class TestTwoUsersAtOnce(BaseCase):
         with cls.db.cursor() as cr:
             env = api.Environment(cr, SUPERUSER_ID, {})
             # Raw SQL in a test: sent reminders are kept by unlink() on purpose.
+            reminders = "(SELECT id FROM kpulse_dunning WHERE partner_id = %s)"
+            for table, model_column in (
+                ("mail_message", "model"),
+                ("ir_attachment", "res_model"),
+                ("mail_followers", "res_model"),
+            ):
+                cr.execute(
+                    f"DELETE FROM {table} WHERE {model_column} = 'kpulse.dunning'"
+                    f" AND res_id IN {reminders}",
+                    [cls.partner_id],
+                )
+            cr.execute(
+                "DELETE FROM mail_message WHERE model = 'account.move'"
+                " AND res_id IN %s AND message_type = 'notification'",
+                [tuple(cls.invoice_ids)],
+            )
             cr.execute(
                 "DELETE FROM kpulse_dunning WHERE partner_id = %s", [cls.partner_id]
             )
+            cr.execute("DELETE FROM kpulse_dunning_run")
             invoices = env["account.move"].browse(cls.invoice_ids)
             invoices.button_draft()
             invoices.with_context(force_delete=True).unlink()
@@ -153,3 +170,54 @@ class TestTwoUsersAtOnce(BaseCase):
             )
         )
         self.assertEqual(count, 1)
+
+    def test_two_workers_on_one_queue(self):
+        """Two cron workers take different batches of one queue: every
+        reminder is processed once."""
+        invoice_ids = self.invoice_ids[3:7]
+
+        def queue(env):
+            template = env.ref("kpulse_dunning.kpulse_dunning_template_1")
+            wizard = env["kpulse.dunning.create"].create(
+                {"move_ids": [Command.set(invoice_ids)], "template_id": template.id}
+            )
+            dunnings, _duplicates = wizard._create_dunnings()
+            env["kpulse.dunning.send"]._queue(dunnings, "send")
+            return dunnings.ids
+
+        dunning_ids = self._committed(queue)
+        Param = "ir.config_parameter"
+        self._committed(
+            lambda env: env[Param].set_param("kpulse_dunning.batch_size", 2)
+        )
+        try:
+            with self.db.cursor() as cr_a, self.db.cursor() as cr_b:
+                env_a, env_b = self._env(cr_a), self._env(cr_b)
+                pending = env_a["kpulse.dunning"].browse(dunning_ids)
+                batch_a = pending.try_lock_for_update(limit=2)
+                self.assertEqual(len(batch_a), 2)
+                # Worker B runs while A holds its batch: it takes the others.
+                env_b["kpulse.dunning.send"]._cron_process_queue()
+                for run, dunnings in batch_a.grouped("run_id").items():
+                    run._process(dunnings)
+                cr_a.commit()
+        finally:
+            self._committed(
+                lambda env: env[Param].set_param("kpulse_dunning.batch_size", False)
+            )
+
+        def outcome(env):
+            dunnings = env["kpulse.dunning"].browse(dunning_ids)
+            messages = env["mail.message"].search_count(
+                [
+                    ("model", "=", "kpulse.dunning"),
+                    ("res_id", "in", dunning_ids),
+                    ("message_type", "=", "comment"),
+                ]
+            )
+            return set(dunnings.mapped("state")), dunnings.run_id, messages
+
+        states, runs, messages = self._committed(outcome)
+        self.assertEqual(states, {"sent"})
+        self.assertFalse(runs, "the queue is empty")
+        self.assertEqual(messages, 4, "each reminder sent once")

@@ -114,3 +114,50 @@ class TestDunningUi(AccountTestInvoicingHttpCommon):
             self.env["kpulse.dunning"].search([("template_id", "=", template.id)]),
             "the preview saves no reminder",
         )
+
+    def test_queue_tour(self):
+        """Select many reminders, Send: they are queued; the cron sends them."""
+        self.env["ir.config_parameter"].set_param("kpulse_dunning.immediate_limit", 2)
+        user = new_test_user(
+            self.env,
+            login="kpulse_queue_tour",
+            groups="account.group_account_invoice",
+            company_id=self.env.company.id,
+            email="queue@example.com",
+        )
+        partner = self.env["res.partner"].create(
+            {"name": "Queue Customer", "is_company": True, "email": "q@example.com"}
+        )
+        due = fields.Date.today() - timedelta(days=12)
+        invoices = self.env["account.move"]
+        for amount in (100.0, 200.0, 300.0, 400.0):
+            invoices |= self._create_invoice(
+                partner_id=partner.id,
+                invoice_date=due - timedelta(days=30),
+                invoice_date_due=due,
+                invoice_payment_term_id=False,
+                invoice_line_ids=[
+                    Command.create(
+                        {"name": "Service", "price_unit": amount, "tax_ids": []}
+                    )
+                ],
+                post=True,
+            )
+        wizard = self.env["kpulse.dunning.create"].create(
+            {
+                "move_ids": [Command.set(invoices.ids)],
+                "template_id": self.env.ref(
+                    "kpulse_dunning.kpulse_dunning_template_1"
+                ).id,
+                "grouping": "invoice",
+            }
+        )
+        dunnings, _duplicates = wizard._create_dunnings()
+        self.start_tour("/odoo", "kpulse_dunning_queue_tour", login=user.login)
+        self.assertEqual(len(dunnings.run_id), 1)
+        self.assertEqual(set(dunnings.mapped("state")), {"draft"})
+        self.env.ref(
+            "kpulse_dunning.ir_cron_kpulse_dunning_queue"
+        ).method_direct_trigger()
+        self.assertEqual(set(dunnings.mapped("state")), {"sent"})
+        self.start_tour("/odoo", "kpulse_dunning_queue_done_tour", login=user.login)

@@ -56,9 +56,9 @@ class KpulseDunningTemplatePreview(models.TransientModel):
                     for fname in ("subject", "body_html", "letter_html")
                 }
             except UserError as error:
-                Dunning = self.env["kpulse.dunning"]
-                Dunning._raise_database_error(error)
-                preview.error_msg = Dunning._render_error_reason(error)
+                engine = self.env["kpulse.dunning.send"]
+                engine._raise_database_error(error)
+                preview.error_msg = engine._render_error_reason(error)
                 continue
             preview.subject = rendered["subject"]
             preview.body_html = rendered["body_html"]

@@ -1,0 +1,418 @@
+import logging
+import os
+from datetime import timedelta
+
+import psycopg2
+from markupsafe import Markup
+
+from odoo import api, fields, models
+from odoo.exceptions import UserError
+
+_logger = logging.getLogger(__name__)
+
+# Up to this many reminders, Send and Print run in the request; above, they
+# are queued for the background engine (ir.config_parameter to change it).
+IMMEDIATE_LIMIT_PARAM = "kpulse_dunning.immediate_limit"
+IMMEDIATE_LIMIT = 20
+# Reminders the engine takes, locks, processes and commits at once.
+BATCH_SIZE_PARAM = "kpulse_dunning.batch_size"
+BATCH_SIZE = 200
+QUEUE_CRON = "kpulse_dunning.ir_cron_kpulse_dunning_queue"
+
+
+class KpulseDunningSend(models.AbstractModel):
+    """The send and print engine, as ``account.move.send`` is for invoices.
+
+    The reminder decides what to send (its state, its template); the engine
+    takes a batch, renders the e-mails and letters, attaches the PDFs, posts
+    the messages and sets the states. Big batches go through a queue of
+    runs (``kpulse.dunning.run``) processed by a cron, or by queue jobs when
+    ``kpulse_dunning_queue_job`` is installed.
+    """
+
+    _name = "kpulse.dunning.send"
+    _description = "Payment Reminder Sending"
+
+    # === LIMITS === #
+
+    @api.model
+    def _immediate_limit(self):
+        # sudo: a technical setting every billing user's click reads.
+        param = self.env["ir.config_parameter"].sudo().get_param(IMMEDIATE_LIMIT_PARAM)
+        return int(param) if param else IMMEDIATE_LIMIT
+
+    @api.model
+    def _batch_size(self):
+        # sudo: as above.
+        param = self.env["ir.config_parameter"].sudo().get_param(BATCH_SIZE_PARAM)
+        return max(1, int(param)) if param else BATCH_SIZE
+
+    # === SENDING === #
+
+    @api.model
+    def _send(self, dunnings, workers=1):
+        """Send each reminder by e-mail with its letter; never let one block
+        the rest. The caller has locked the reminders.
+
+        :return: the outcome: ``{"sent": reminders, "failed": {reminder:
+            reason}, "paid": reminders, "skipped": reminders}``
+        """
+        to_send = dunnings.filtered(lambda d: d.state in ("draft", "failed"))
+        # Paid since they were queued (the payment closed them): say so.
+        paid_before = dunnings.filtered(lambda d: d.state == "paid")
+        skipped = dunnings - to_send - paid_before
+        paid = paid_before | to_send._drop_settled_lines()
+        to_send -= paid
+        # The letter claims what is due on the sending day, not at creation.
+        to_send._write_batch_amounts()
+        to_send.line_ids.move_id._kpulse_ensure_access_tokens()
+        failures = {}
+        by_email = to_send.filtered("level_id.action_email")
+        for dunning in by_email.filtered(lambda d: not d.partner_invoice_id.email):
+            failures[dunning] = self.env._(
+                "%(partner)s has no e-mail address.",
+                partner=dunning.partner_invoice_id.display_name,
+            )
+        for dunning in to_send.filtered(lambda d: not d.template_id):
+            failures[dunning] = self.env._("The reminder has no template.")
+        ready = to_send.filtered(lambda d: d not in failures)
+        contents = self._render_mail_contents(ready & by_email, failures)
+        ready = ready.filtered(lambda d: d not in failures)
+        letters = self._render_letter_bodies(ready, failures)
+        ready = ready.filtered(lambda d: d not in failures)
+        pdfs = {}
+        if ready:
+            try:
+                pdfs = self.env[
+                    "report.kpulse_dunning.report_dunning_letter"
+                ]._render_letter_pdfs(ready, letters, workers=workers)
+            except UserError as error:
+                for dunning in ready:
+                    failures[dunning] = str(error)
+                ready = ready.browse()
+        self._post_reminders(ready, contents, pdfs)
+        self._do_level_actions(ready)
+        for reason, failed in self._group_by_reason(dunnings, failures).items():
+            failed.write({"state": "failed", "failure_reason": reason})
+        return {"sent": ready, "failed": failures, "paid": paid, "skipped": skipped}
+
+    @api.model
+    def _do_level_actions(self, dunnings):
+        """What the levels ask besides the e-mail: letters by post go into a
+        print batch of each reminder's responsible, activities are scheduled
+        for him."""
+        by_post = dunnings.filtered("level_id.action_letter")
+        for user, letters in by_post.grouped("user_id").items():
+            self.with_user(user or self.env.user)._queue(letters, "print")
+        today = fields.Date.context_today(self)
+        for dunning in dunnings.filtered("level_id.action_activity"):
+            level = dunning.level_id
+            dunning.activity_schedule(
+                activity_type_id=level.activity_type_id.id,
+                summary=level.activity_summary or level.name,
+                date_deadline=today + timedelta(days=level.activity_delay_days),
+                user_id=(dunning.user_id or self.env.user).id,
+            )
+
+    # === RENDERING === #
+
+    @api.model
+    def _render_mail_contents(self, dunnings, failures):
+        """Subject and body of every reminder, in the customer's language."""
+
+        def render(template, batch):
+            subjects = template._render_field("subject", batch.ids, compute_lang=True)
+            bodies = template._render_field("body_html", batch.ids, compute_lang=True)
+            return {
+                dunning.id: (subjects[dunning.id], bodies[dunning.id])
+                for dunning in batch
+            }
+
+        return self._render_by_template(dunnings, render, failures)
+
+    @api.model
+    def _render_letter_bodies(self, dunnings, failures=None):
+        """Letter content of every reminder, rendered from its template."""
+
+        def render(template, batch):
+            if not template:
+                return dict.fromkeys(batch.ids, Markup())
+            return template._render_field("letter_html", batch.ids, compute_lang=True)
+
+        return self._render_by_template(dunnings, render, failures)
+
+    @api.model
+    def _render_by_template(self, dunnings, render, failures=None):
+        """Call ``render(template, reminders)`` once per template.
+
+        When a batch fails, its reminders are rendered one by one so that only
+        the faulty ones are set aside in ``failures``; without ``failures``,
+        the error is raised.
+        """
+        results = {}
+        for template, batch in dunnings.grouped("template_id").items():
+            try:
+                results.update(render(template, batch))
+            except UserError as error:
+                self._raise_database_error(error)
+                if failures is None:
+                    raise
+                for dunning in batch:
+                    try:
+                        results.update(render(template, dunning))
+                    except UserError as error:
+                        self._raise_database_error(error)
+                        failures[dunning] = self._render_error_reason(error)
+        return results
+
+    @api.model
+    def _raise_database_error(self, error):
+        """Re-raise the database error behind a render error.
+
+        The renderers wrap every exception in a UserError. A serialization
+        failure or a deadlock leaves the transaction unusable: it must reach
+        Odoo, which retries the whole request (or the cron its job), instead
+        of being recorded as a template problem.
+        """
+        cause = error.__cause__ or error.__context__
+        while cause is not None:
+            if isinstance(cause, psycopg2.Error):
+                raise cause
+            cause = cause.__cause__ or cause.__context__
+
+    @api.model
+    def _render_error_reason(self, error):
+        return self.env._(
+            "The template could not be rendered: %(problem)s.",
+            problem=self.env["kpulse.dunning.template"]._render_error_summary(error),
+        )
+
+    # === POSTING === #
+
+    @api.model
+    def _invoice_pdfs(self, dunnings):
+        """PDF of each invoice to attach, reusing the stored invoice PDF."""
+        moves = dunnings.filtered("template_id.attach_invoice").line_ids.move_id
+        pdfs = {}
+        to_render = self.env["account.move"]
+        for move in moves:
+            if move.invoice_pdf_report_id:
+                pdfs[move] = (
+                    move.invoice_pdf_report_id.name,
+                    move.invoice_pdf_report_id.raw,
+                )
+            else:
+                to_render |= move
+        Report = self.env["ir.actions.report"]
+        for move in to_render:
+            content = Report._render_qweb_pdf("account.account_invoices", move.ids)[0]
+            pdfs[move] = (move._get_invoice_report_filename(), content)
+        return pdfs
+
+    @api.model
+    def _post_reminders(self, dunnings, contents, pdfs):
+        """E-mail the reminders whose level asks for it (the others keep
+        their letter in their chatter) and mark them all sent."""
+        if not dunnings:
+            return
+        invoice_pdfs = self._invoice_pdfs(dunnings.filtered("level_id.action_email"))
+        for dunning in dunnings:
+            if dunning.id not in contents:
+                dunning.message_post(
+                    body=self.env._(
+                        "Reminder sent without e-mail: %(actions)s.",
+                        actions=dunning.level_id._action_labels(),
+                    ),
+                    attachments=[(dunning._letter_filename(), pdfs[dunning.id])],
+                    message_type="comment",
+                    subtype_xmlid="mail.mt_note",
+                )
+                continue
+            subject, body = contents[dunning.id]
+            attachments = [(dunning._letter_filename(), pdfs[dunning.id])]
+            if dunning.template_id.attach_invoice:
+                attachments += [invoice_pdfs[move] for move in dunning.line_ids.move_id]
+            # The mail is queued (mail.mail), sent by the mail queue after the
+            # transaction commits: a rolled-back batch sends nothing.
+            dunning.with_context(mail_notify_force_send=False).message_post(
+                body=body,
+                subject=subject,
+                partner_ids=dunning.partner_invoice_id.ids,
+                attachments=attachments,
+                message_type="comment",
+                subtype_xmlid="mail.mt_comment",
+                email_layout_xmlid="mail.mail_notification_light",
+            )
+        dunnings.write(
+            {
+                "state": "sent",
+                "sent_date": fields.Datetime.now(),
+                "failure_reason": False,
+            }
+        )
+        self._log_on_invoices(dunnings)
+
+    @api.model
+    def _log_on_invoices(self, dunnings):
+        bodies = {}
+        for line in dunnings.line_ids:
+            dunning = line.dunning_id
+            # Markup's % escapes every value: names cannot inject HTML.
+            bodies[line.move_id.id] = Markup(
+                "%s <a href='#' data-oe-model='kpulse.dunning' data-oe-id='%s'>%s</a>"
+                " (%s)"
+            ) % (
+                self.env._("Payment reminder sent:"),
+                dunning.id,
+                dunning.name,
+                dunning.level_id.name,
+            )
+        self.env["account.move"].browse(bodies)._message_log_batch(bodies=bodies)
+
+    @api.model
+    def _group_by_reason(self, dunnings, failures):
+        grouped = {}
+        for dunning, reason in failures.items():
+            grouped[reason] = grouped.get(reason, dunnings.browse()) | dunning
+        return grouped
+
+    # === QUEUE === #
+
+    @api.model
+    def _queue(self, dunnings, action):
+        """Queue reminders for the background engine, for the current user;
+        return the run."""
+        # sudo: a run is the engine's bookkeeping, read-only for users; the
+        # user's right to send or print these reminders was checked by the
+        # action that queues them (access check and lock).
+        run = (
+            self.env["kpulse.dunning.run"]
+            .sudo()
+            .create(
+                {
+                    "action": action,
+                    "user_id": self.env.uid,
+                    "company_ids": [fields.Command.set(self.env.companies.ids)],
+                    "total_count": len(dunnings),
+                }
+            )
+        )
+        dunnings.write({"run_id": run.id})
+        self._schedule(run)
+        return run.sudo(False)
+
+    @api.model
+    def _schedule(self, run):
+        """Wake the engine for a new run (the queue_job glue overrides this)."""
+        # sudo: users may not read crons; waking the engine's own cron is
+        # what queuing means, and changes nothing else.
+        cron = self.env.ref(QUEUE_CRON, raise_if_not_found=False)
+        if cron and cron.sudo().active:
+            cron.sudo()._trigger()
+
+    @api.model
+    def _cron_process_queue(self):
+        """Process queued reminders in batches until the queue is empty or
+        the cron's time is up.
+
+        Each batch is locked (``try_lock_for_update``: a second worker takes
+        other reminders), processed and committed; a worker killed in the
+        middle of a batch rolls it back, and its mails with it, so the batch
+        is processed again later and nothing is sent twice.
+        """
+        # sudo: the cron's user sees only his own companies; the engine
+        # serves every company's queue. Each batch is then processed as the
+        # user who queued it, within his companies (kpulse.dunning.run._process).
+        Dunning = self.env["kpulse.dunning"].sudo()
+        IrCron = self.env["ir.cron"]
+        batch_size = self._batch_size()
+        workers = os.cpu_count() or 1
+        while True:
+            pending = Dunning.search([("run_id", "!=", False)], order="run_id, id")
+            try:
+                batch = pending.try_lock_for_update(limit=batch_size)
+            except psycopg2.errors.SerializationFailure:
+                # Another worker committed some of these between our search
+                # and our lock: start again from a fresh snapshot.
+                self.env.cr.rollback()
+                continue
+            if not batch:
+                break
+            for run, dunnings in batch.grouped("run_id").items():
+                run._process(dunnings, workers=workers)
+            remaining = len(pending) - len(batch)
+            if IrCron._commit_progress(len(batch), remaining=remaining) <= 0:
+                break
+        try:
+            self.env["kpulse.dunning.run"].sudo()._finish_done_runs()
+        except psycopg2.errors.SerializationFailure:
+            # Another worker closed these runs meanwhile.
+            self.env.cr.rollback()
+        IrCron._commit_progress()
+
+    # === AUTOMATIC RUN === #
+
+    @api.model
+    def _cron_automatic_run(self):
+        """Create the reminders that automatic levels call for, and queue
+        them for sending: one run per company, with its grouping."""
+        # sudo: a system job for every company (the cron's user belongs to
+        # some only); each company is processed on its own, with its own
+        # settings, levels and templates, and its reminders are sent as
+        # queued by the system.
+        for company in self.env["res.company"].sudo().search([]):
+            engine = (
+                self.sudo()
+                .with_company(company)
+                .with_context(allowed_company_ids=company.ids)
+            )
+            Move = engine.env["account.move"]
+            moves = Move.search(Move._kpulse_auto_domain())
+            candidates = moves._kpulse_auto_candidates()
+            dunnings = engine._create_automatic_reminders(candidates)
+            _logger.info(
+                "Automatic reminders of %s: %s invoice(s) looked at, %s taken, "
+                "%s reminder(s) created and queued.",
+                company.name,
+                len(moves),
+                len(candidates),
+                len(dunnings),
+            )
+            if dunnings:
+                engine._queue(dunnings, "send")
+            self.env["ir.cron"]._commit_progress(len(dunnings))
+
+    @api.model
+    def _create_automatic_reminders(self, moves):
+        """One batch of reminders for ``moves``, at each one's proposed level,
+        grouped as the company asks."""
+        company = self.env.company
+        Dunning = self.env["kpulse.dunning"]
+        vals_list = []
+        penalties = moves._kpulse_penalty_values(fields.Date.context_today(self))
+        moves.commercial_partner_id.child_ids.mapped("email")  # one query
+        for level, level_moves in moves.grouped("kpulse_proposed_level_id").items():
+            template = level._get_default_template(company)
+            if not template:
+                _logger.warning(
+                    "Automatic reminders: level %s has no template for %s.",
+                    level.name,
+                    company.name,
+                )
+                continue
+            if company.kpulse_dunning_grouping == "partner":
+                groups = level_moves.grouped(
+                    lambda m: (m.commercial_partner_id, m.currency_id)
+                ).values()
+            else:
+                groups = list(level_moves)
+            vals_list += [
+                Dunning._prepare_vals(
+                    group,
+                    template,
+                    penalties=penalties,
+                    user=group.invoice_user_id[:1] or self.env.user,
+                )
+                for group in groups
+            ]
+        return Dunning._create_batch(vals_list)

@@ -1,0 +1,178 @@
+"""The background engine: big Send and Print are queued, the cron processes
+them in batches, failures stay on their reminders (issue 9)."""
+
+import io
+from unittest.mock import patch
+
+from freezegun import freeze_time
+
+from odoo.exceptions import UserError
+from odoo.tests import tagged
+from odoo.tools.pdf import PdfFileReader
+
+from odoo.addons.mail.tests.common import MailCommon
+
+from .common import TODAY, KpulseDunningCommon
+
+QUEUE_CRON = "kpulse_dunning.ir_cron_kpulse_dunning_queue"
+
+
+@tagged("post_install", "-at_install")
+@freeze_time(TODAY)
+class TestDunningQueue(KpulseDunningCommon, MailCommon):
+    @classmethod
+    def default_env_context(cls):
+        return {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Param = cls.env["ir.config_parameter"]
+        Param.set_param("kpulse_dunning.immediate_limit", 2)
+        Param.set_param("kpulse_dunning.batch_size", 2)
+        cls.dunnings = cls._create_dunnings(
+            cls._overdue_invoice(10)
+            | cls._overdue_invoice(11)
+            | cls._overdue_invoice(12, partner=cls.customer_2)
+        )
+
+    def _notification_of(self, run):
+        # sudo: an inbox notification is readable by its recipient only.
+        return self.env["mail.message"].sudo().search(
+            [
+                ("model", "=", run._name),
+                ("res_id", "=", run.id),
+                ("partner_ids", "in", self.billing_user.partner_id.ids),
+            ]
+        )
+
+    def _mails_of(self, dunnings):
+        return self._new_mails.filtered(
+            lambda mail: mail.model == "kpulse.dunning" and mail.res_id in dunnings.ids
+        )
+
+    def test_small_send_is_immediate(self):
+        with self.mock_mail_gateway():
+            result = self.dunnings[:2].with_user(self.billing_user).action_send()
+        self.assertIn("2 reminder(s) sent.", result["params"]["message"])
+        self.assertEqual(set(self.dunnings[:2].mapped("state")), {"sent"})
+        self.assertFalse(self.dunnings.run_id)
+
+    def test_big_send_is_queued_then_sent_by_cron(self):
+        dunnings = self.dunnings.with_user(self.billing_user)
+        with self.mock_mail_gateway():
+            result = dunnings.action_send()
+            self.assertIn("3 reminder(s) queued", result["params"]["message"])
+            run = self.dunnings.run_id
+            self.assertEqual(len(run), 1)
+            self.assertEqual(run.user_id, self.billing_user)
+            self.assertEqual(set(self.dunnings.mapped("state")), {"draft"})
+            self.assertFalse(self._mails_of(self.dunnings), "nothing sent yet")
+            self.assertEqual(
+                self.env["kpulse.dunning"].search_count([("run_id", "!=", False)]), 3
+            )
+            # A second click on queued reminders queues nothing twice.
+            with self.assertRaisesRegex(UserError, "already"):
+                dunnings.action_send()
+            # And a small click on a queued one does not send it now.
+            result = dunnings[:1].action_send()
+            self.assertIn("1 reminder(s) skipped", result["params"]["message"])
+            with self.enter_registry_test_mode():
+                self.env.ref(QUEUE_CRON).method_direct_trigger()
+        self.assertEqual(set(self.dunnings.mapped("state")), {"sent"})
+        self.assertFalse(self.dunnings.run_id)
+        self.assertEqual(len(self._mails_of(self.dunnings)), 3, "one mail each")
+        self.assertEqual(run.state, "done")
+        self.assertEqual(run.sent_count, 3)
+        notification = self._notification_of(run)
+        self.assertTrue(notification, "the user who asked is notified")
+        self.assertIn("3 reminder(s) sent.", notification[0].body)
+
+    def test_failures_stay_on_their_reminders(self):
+        """A reminder that fails is marked with its reason; a batch that
+        fails as a whole does not stop the next one."""
+        self.customer_2.email = False
+        Letter = type(self.env["report.kpulse_dunning.report_dunning_letter"])
+        original = Letter._render_letter_pdfs
+        calls = []
+
+        def fail_first_batch(model, dunnings, letters=None, workers=1):
+            calls.append(dunnings)
+            if len(calls) == 1:
+                raise UserError(model.env._("Wkhtmltopdf failed (error code: -11)."))
+            return original(model, dunnings, letters, workers=workers)
+
+        with (
+            self.mock_mail_gateway(),
+            patch.object(Letter, "_render_letter_pdfs", fail_first_batch),
+        ):
+            self.dunnings.with_user(self.billing_user).action_send()
+            run = self.dunnings.run_id
+            with self.enter_registry_test_mode():
+                self.env.ref(QUEUE_CRON).method_direct_trigger()
+        first_batch, no_email = self.dunnings[:2], self.dunnings[2]
+        self.assertEqual(set(first_batch.mapped("state")), {"failed"})
+        self.assertIn("Wkhtmltopdf failed", first_batch[0].failure_reason)
+        self.assertEqual(no_email.state, "failed")
+        self.assertIn("no e-mail address", no_email.failure_reason)
+        self.assertEqual(run.state, "done")
+        self.assertEqual(run.failed_count, 3)
+        self.assertFalse(self.dunnings.run_id, "the queue is empty")
+        # Failed reminders can be sent again.
+        self.customer_2.email = "again@example.com"
+        with self.mock_mail_gateway():
+            self.dunnings.with_user(self.billing_user)[:2].action_send()
+        self.assertEqual(set(first_batch.mapped("state")), {"sent"})
+
+    def test_paid_meanwhile(self):
+        self.dunnings.with_user(self.billing_user).action_send()
+        run = self.dunnings.run_id
+        self._pay(self.dunnings[0].line_ids.move_id)
+        with self.mock_mail_gateway():
+            with self.enter_registry_test_mode():
+                self.env.ref(QUEUE_CRON).method_direct_trigger()
+        self.assertEqual(self.dunnings[0].state, "paid")
+        self.assertEqual(run.paid_count, 1)
+        self.assertEqual(run.sent_count, 2)
+        self.assertIn("paid meanwhile", "\n".join(run._summary()))
+
+    def test_cancel_takes_out_of_queue(self):
+        self.dunnings.with_user(self.billing_user).action_send()
+        self.dunnings[0].action_cancel()
+        self.assertFalse(self.dunnings[0].run_id)
+        with self.mock_mail_gateway():
+            with self.enter_registry_test_mode():
+                self.env.ref(QUEUE_CRON).method_direct_trigger()
+        self.assertEqual(self.dunnings[0].state, "cancel")
+        self.assertEqual(set(self.dunnings[1:].mapped("state")), {"sent"})
+
+    def test_big_print_is_queued_and_delivered_as_one_pdf(self):
+        action = self.dunnings.with_user(self.billing_user).action_print()
+        self.assertEqual(action["tag"], "display_notification")
+        run = self.dunnings.run_id
+        self.assertEqual(run.action, "print")
+        # The batch as the cron processes it, with real PDFs (the cron's own
+        # environment would not force them in a test).
+        with self.allow_pdf_render():
+            run.with_context(force_report_rendering=True)._process(self.dunnings)
+            run._finish_done_runs()
+        self.assertEqual(run.state, "done")
+        self.assertEqual(run.printed_count, 3)
+        self.assertTrue(run.pdf_id.raw.startswith(b"%PDF"))
+        pages = PdfFileReader(io.BytesIO(run.pdf_id.raw)).numPages
+        self.assertGreaterEqual(pages, 3, "every letter is in the document")
+        notification = self._notification_of(run)
+        self.assertEqual(notification.attachment_ids, run.pdf_id)
+        self.assertEqual(set(self.dunnings.mapped("state")), {"draft"})
+
+    def test_cron_batches_commit_progress(self):
+        """The queue is processed in batches of the configured size."""
+        self.dunnings.with_user(self.billing_user).action_send()
+        Send = type(self.env["kpulse.dunning.send"])
+        with (
+            self.mock_mail_gateway(),
+            patch.object(Send, "_send", autospec=True, wraps=Send._send) as send,
+        ):
+            with self.enter_registry_test_mode():
+                self.env.ref(QUEUE_CRON).method_direct_trigger()
+        self.assertEqual([len(call.args[1]) for call in send.call_args_list], [2, 1])

@@ -1,0 +1,1 @@
+from . import kpulse_dunning_send

@@ -1,0 +1,49 @@
+from odoo import api, models
+
+from odoo.addons.queue_job.job import identity_exact
+
+CHANNEL = "root.kpulse_dunning"
+
+
+class KpulseDunningSend(models.AbstractModel):
+    """Glue only: the engine's batches become queue jobs.
+
+    The job runner spreads the jobs over every Odoo server of the database;
+    each job processes its batch with the engine's own code, locks included,
+    so the cron (still there) and the jobs never process a reminder twice.
+    """
+
+    _inherit = "kpulse.dunning.send"
+
+    @api.model
+    def _schedule(self, run):
+        batch_size = self._batch_size()
+        ids = run.sudo().dunning_ids.ids
+        for start in range(0, len(ids), batch_size):
+            batch_ids = ids[start : start + batch_size]
+            self.sudo().with_delay(
+                channel=CHANNEL,
+                identity_key=identity_exact,
+                description=self.env._(
+                    "%(run)s: reminders %(first)s to %(last)s",
+                    run=run.name,
+                    first=start + 1,
+                    last=start + len(batch_ids),
+                ),
+            )._job_process_batch(run.id, batch_ids)
+
+    @api.model
+    def _job_process_batch(self, run_id, dunning_ids):
+        """Process one batch of a run; reminders another worker holds or has
+        already processed are left out."""
+        dunnings = (
+            self.env["kpulse.dunning"]
+            .browse(dunning_ids)
+            .exists()
+            .filtered(lambda d: d.run_id.id == run_id)
+        )
+        batch = dunnings.try_lock_for_update()
+        if batch:
+            batch.run_id._process(batch)
+        self.env["kpulse.dunning.run"]._finish_done_runs()
+        return self.env._("%(count)s reminder(s) processed.", count=len(batch))

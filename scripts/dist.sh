@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Build one wheel per addon folder of the repository (a folder with a
-# __manifest__.py and a pyproject.toml) into dist/, with the whool backend.
-# whool packages the files under git control, names the wheel
+# __manifest__.py and a pyproject.toml) into dist/, with the whool backend;
+# or only the addons named as arguments. whool packages the files under git
+# control (an addon not yet added to git is skipped), names the wheel
 # odoo-addon-<addon> and takes its version and dependencies from the manifest.
 # Env: DIST_DIR (dist/).
 set -euo pipefail
@@ -21,16 +22,25 @@ if ! "$VENV/bin/python" -c "import whool" 2>/dev/null; then
 fi
 
 addons=()
-for pyproject in */pyproject.toml; do
-    addon="${pyproject%/pyproject.toml}"
-    if [ -f "$addon/__manifest__.py" ]; then addons+=("$addon"); fi
-done
+if [ $# -gt 0 ]; then
+    addons=("$@")
+else
+    for pyproject in */pyproject.toml; do
+        addon="${pyproject%/pyproject.toml}"
+        if [ -f "$addon/__manifest__.py" ]; then addons+=("$addon"); fi
+    done
+fi
 [ ${#addons[@]} -gt 0 ] || die "no addon folder with a pyproject.toml in $REPO_ROOT"
 
 for addon in "${addons[@]}"; do
+    [ -f "$addon/pyproject.toml" ] || die "$addon has no pyproject.toml"
+    if ! git ls-files --error-unmatch "$addon/__manifest__.py" "$addon/pyproject.toml" >/dev/null 2>&1; then
+        say "skipping $addon: not added to git yet, and whool packages git files only"
+        continue
+    fi
     say "building the wheel of $addon into $DIST_DIR"
     rm -f "$DIST_DIR/odoo_addon_${addon}-"*.whl
     "$VENV/bin/pip" wheel --quiet --no-deps "${isolation[@]}" \
         --wheel-dir "$DIST_DIR" "./$addon"
 done
-ls -1 "$DIST_DIR"/*.whl
+ls -1 "$DIST_DIR"/*.whl 2>/dev/null || true

@@ -288,6 +288,7 @@ class KpulseDunningSend(models.AbstractModel):
         run = (
             self.env["kpulse.dunning.run"]
             .sudo()
+            .with_context(mail_create_nolog=True)
             .create(
                 {
                     "action": action,
@@ -360,7 +361,7 @@ class KpulseDunningSend(models.AbstractModel):
         # some only); each company is processed on its own, with its own
         # settings, levels and templates, and its reminders are sent as
         # queued by the system.
-        for company in self.env["res.company"].sudo().search([]):
+        for company in self.env["res.company"].sudo().search([("active", "=", True)]):
             engine = (
                 self.sudo()
                 .with_company(company)

@@ -38,12 +38,16 @@ class TestDunningQueue(KpulseDunningCommon, MailCommon):
 
     def _notification_of(self, run):
         # sudo: an inbox notification is readable by its recipient only.
-        return self.env["mail.message"].sudo().search(
-            [
-                ("model", "=", run._name),
-                ("res_id", "=", run.id),
-                ("partner_ids", "in", self.billing_user.partner_id.ids),
-            ]
+        return (
+            self.env["mail.message"]
+            .sudo()
+            .search(
+                [
+                    ("model", "=", run._name),
+                    ("res_id", "=", run.id),
+                    ("partner_ids", "in", self.billing_user.partner_id.ids),
+                ]
+            )
         )
 
     def _mails_of(self, dunnings):

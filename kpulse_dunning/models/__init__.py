@@ -3,6 +3,7 @@ from . import kpulse_dunning_template
 from . import kpulse_dunning
 from . import kpulse_dunning_render_mixin
 from . import kpulse_dunning_line
+from . import kpulse_dunning_penalty
 from . import kpulse_dunning_run
 from . import kpulse_dunning_run_result
 from . import kpulse_dunning_send

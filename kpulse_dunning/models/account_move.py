@@ -7,23 +7,6 @@ from odoo.tools import SQL
 from odoo.tools.sql import column_exists, create_column
 
 SETTLED_PAYMENT_STATES = ("paid", "in_payment", "reversed")
-# Late-payment penalties are prorated over 365 days, also in leap years.
-PENALTY_DAYS_PER_YEAR = 365
-
-
-def _kpulse_half_years(first, last):
-    """[(first day of its half-year, number of days)] for each half-year
-    covered by the days ``first`` to ``last`` included."""
-    periods = []
-    while first <= last:
-        if first.month <= 6:
-            start, end = first.replace(month=1, day=1), first.replace(month=6, day=30)
-        else:
-            start, end = first.replace(month=7, day=1), first.replace(month=12, day=31)
-        end = min(end, last)
-        periods.append((start, (end - first).days + 1))
-        first = end + timedelta(days=1)
-    return periods
 
 
 class AccountMove(models.Model):
@@ -354,66 +337,45 @@ class AccountMove(models.Model):
         """Late-payment penalty and fixed recovery indemnity of each invoice
         on ``date`` (Code de commerce L441-10 and D441-5, Directive 2011/7/EU).
 
-        Penalties run from the day after the due date on the amount still
-        due: amount × annual rate × days late / 365, each day at the rate of
-        its half-year (reference rate on 1 January or 1 July plus the margin,
-        or the contractual rate). Business customers only. Amounts are in the
+        Which invoices bear them is decided here (posted customer invoices
+        with an amount due, late on at least one instalment, of business
+        customers not excluded, in companies
+        that apply penalties); the maths are the reference rates' (see
+        ``kpulse.dunning.rate._penalty_breakdown``). Amounts are in the
         invoice currency; ``penalty_rate`` is the rate of the last day.
 
-        :return: {move id: {"penalty_amount", "indemnity_amount", "penalty_rate"}}
+        :return: {move id: {"penalty_amount", "indemnity_amount",
+            "penalty_rate", "periods"}}
         """
-        late_periods = {}
-        for move in self:
-            partner = move.commercial_partner_id
-            if (
-                move.move_type == "out_invoice"
-                and move.state == "posted"
-                and move.invoice_date_due
-                and move.invoice_date_due < date
-                and move.currency_id.compare_amounts(move.amount_residual, 0) > 0
-                and move.company_id.kpulse_penalty_apply
-                and partner.is_company
-                and not partner.kpulse_penalty_excluded
-            ):
-                late_periods[move] = _kpulse_half_years(
-                    move.invoice_date_due + timedelta(days=1), date
-                )
-        reference_rates = self.env["kpulse.dunning.rate"]._get_rates(
-            {start for periods in late_periods.values() for start, _days in periods}
+        bearing = self.filtered(
+            lambda move: move.move_type == "out_invoice"
+            and move.state == "posted"
+            and move.currency_id.compare_amounts(move.amount_residual, 0) > 0
+            and move.company_id.kpulse_penalty_apply
+            and move.commercial_partner_id.is_company
+            and not move.commercial_partner_id.kpulse_penalty_excluded
         )
+        breakdown = self.env["kpulse.dunning.rate"]._penalty_breakdown(bearing, date)
         indemnities = {}  # (company, currency): one conversion each
         values = {}
         for move in self:
-            periods = late_periods.get(move)
-            if not periods:
+            move_values = breakdown.get(move.id)
+            if not move_values or not move_values["periods"]:
                 values[move.id] = {
                     "penalty_amount": 0.0,
                     "indemnity_amount": 0.0,
                     "penalty_rate": 0.0,
+                    "periods": [],
                 }
                 continue
             company, currency = move.company_id, move.currency_id
-            if company.kpulse_penalty_rate_mode == "fixed":
-                rates = [company.kpulse_penalty_fixed_rate] * len(periods)
-            else:
-                rates = [
-                    reference_rates[start] + company.kpulse_penalty_margin
-                    for start, _days in periods
-                ]
-            rate_days = sum(
-                rate * days for rate, (_start, days) in zip(rates, periods, strict=True)
-            )
             if (company, currency) not in indemnities:
                 indemnities[company, currency] = company.currency_id._convert(
                     company.kpulse_indemnity_amount, currency, company, date
                 )
-            values[move.id] = {
-                "penalty_amount": currency.round(
-                    move.amount_residual * rate_days / 100 / PENALTY_DAYS_PER_YEAR
-                ),
-                "indemnity_amount": indemnities[company, currency],
-                "penalty_rate": rates[-1],
-            }
+            values[move.id] = dict(
+                move_values, indemnity_amount=indemnities[company, currency]
+            )
         return values
 
     # === ACTIONS === #

@@ -82,6 +82,12 @@ class KpulseDunning(models.Model):
         copy=False,
     )
     line_ids = fields.One2many("kpulse.dunning.line", "dunning_id", string="Invoices")
+    penalty_ids = fields.One2many(
+        "kpulse.dunning.penalty",
+        string="Penalty Calculation",
+        compute="_compute_penalty_ids",
+        help="The periods the late-payment penalties were computed on.",
+    )
     move_ids = fields.Many2many(
         "account.move",
         string="Invoices Concerned",
@@ -96,6 +102,13 @@ class KpulseDunning(models.Model):
         help="Total still due on the invoices of this reminder.",
     )
     date = fields.Date(required=True, default=fields.Date.context_today, copy=False)
+    penalty_date = fields.Date(
+        string="Penalties On",
+        readonly=True,
+        copy=False,
+        help="Day the penalties, indemnities and totals were computed on: "
+        "the creation date, then the sending date.",
+    )
     sent_date = fields.Datetime(readonly=True, copy=False)
     previous_id = fields.Many2one(
         "kpulse.dunning",
@@ -170,6 +183,11 @@ class KpulseDunning(models.Model):
             dunning.indemnity_total = indemnities
             dunning.amount_claimed = dunning.amount_residual + penalties + indemnities
 
+    @api.depends("line_ids.penalty_ids")
+    def _compute_penalty_ids(self):
+        for dunning in self:
+            dunning.penalty_ids = dunning.line_ids.penalty_ids
+
     @api.depends("line_ids.move_id")
     def _compute_move_ids(self):
         for dunning in self:
@@ -228,6 +246,7 @@ class KpulseDunning(models.Model):
             "user_id": (user or self.env.user).id,
             "state": "draft",
             "date": today,
+            "penalty_date": today,
             "line_ids": line_commands,
         }
 
@@ -341,6 +360,33 @@ class KpulseDunning(models.Model):
         )
         self.invalidate_recordset(TOTAL_FIELDS)
         self.line_ids.invalidate_recordset(["amount_residual"])
+
+    def _refresh_claim(self, date=None):
+        """Recompute the penalties (with their periods), indemnities and
+        totals of these reminders on ``date`` (today): a letter claims what
+        is due on the day it is sent."""
+        if not self:
+            return
+        date = date or fields.Date.context_today(self)
+        lines = self.line_ids
+        values = lines.move_id._kpulse_penalty_values(date)
+        Line = self.env["kpulse.dunning.line"]
+        lines.penalty_ids.unlink()
+        self.env["kpulse.dunning.penalty"].create(
+            [
+                dict(period, line_id=line.id)
+                for line in lines
+                for period in values[line.move_id.id]["periods"]
+            ]
+        )
+        self.penalty_date = date
+        for line in lines:
+            line_values = Line._penalty_line_values(values[line.move_id.id])
+            del line_values["penalty_ids"]
+            line.update(line_values)
+        for name in ("penalty_amount", "indemnity_amount", "penalty_rate"):
+            self.env.remove_to_compute(Line._fields[name], lines)
+        self._write_batch_amounts()
 
     @api.ondelete(at_uninstall=False)
     def _unlink_except_sent(self):

@@ -74,6 +74,14 @@ class KpulseDunningLine(models.Model):
         help="Annual penalty rate on the reminder date.",
     )
 
+    penalty_ids = fields.One2many(
+        "kpulse.dunning.penalty",
+        "line_id",
+        string="Penalty Periods",
+        help="How the penalty was computed: each period of constant amount "
+        "due and rate, with its days and penalty.",
+    )
+
     _unique_move_per_dunning = models.Constraint(
         "UNIQUE(dunning_id, move_id)",
         "An invoice appears only once in a reminder.",
@@ -86,9 +94,12 @@ class KpulseDunningLine(models.Model):
 
     @api.depends("move_id", "dunning_id.date")
     def _compute_penalties(self):
-        # Batches give these values at creation; this serves lines added one
-        # by one. Payments do not change them: they are as at the reminder date.
-        for date, lines in self.grouped(lambda line: line.dunning_id.date).items():
+        # Batches give these values (and the periods) at creation; this serves
+        # lines added one by one. Payments do not change them: they are as at
+        # the reminder's penalty date, until it is sent (_refresh_claim).
+        for date, lines in self.grouped(
+            lambda line: line.dunning_id.penalty_date or line.dunning_id.date
+        ).items():
             values = lines.move_id._kpulse_penalty_values(date) if date else {}
             for line in lines:
                 line_values = values.get(line.move_id.id, {})
@@ -126,8 +137,18 @@ class KpulseDunningLine(models.Model):
                     "days_overdue": max((date - move.invoice_date_due).days, 0)
                     if move.invoice_date_due
                     else 0,
-                    **penalties[move.id],
+                    **self._penalty_line_values(penalties[move.id]),
                 }
             )
             for move in moves
         ]
+
+    @api.model
+    def _penalty_line_values(self, values):
+        """Line values of one invoice's ``_kpulse_penalty_values``."""
+        return {
+            "penalty_amount": values["penalty_amount"],
+            "indemnity_amount": values["indemnity_amount"],
+            "penalty_rate": values["penalty_rate"],
+            "penalty_ids": [Command.create(period) for period in values["periods"]],
+        }

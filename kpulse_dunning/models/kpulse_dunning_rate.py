@@ -1,6 +1,56 @@
 from bisect import bisect_right
+from collections import defaultdict
+from datetime import timedelta
 
 from odoo import api, fields, models, tools
+from odoo.tools import SQL
+
+# Late-payment penalties are prorated over 365 days, also in leap years.
+PENALTY_DAYS_PER_YEAR = 365
+
+
+def _half_year_start(day):
+    return day.replace(month=1 if day.month <= 6 else 7, day=1)
+
+
+def _half_year_end(day):
+    if day.month <= 6:
+        return day.replace(month=6, day=30)
+    return day.replace(month=12, day=31)
+
+
+def _late_periods(due, payments, last):
+    """Periods of constant amount due within one half-year.
+
+    :param due: (due date, amount due on it) of one instalment
+    :param payments: [(payment date, amount)] reconciled with it, any order
+    :param last: the last day counted (the computation date)
+    :return: [(first day, last day, amount due)]: the late days run from the
+        day after the due date; a payment stops the interest on its amount
+        after its own date (that day is still late).
+    """
+    due_date, amount = due
+    changes = defaultdict(float)  # first day with a lower amount: amount paid
+    for pay_date, pay_amount in payments:
+        changes[max(pay_date, due_date) + timedelta(days=1)] += pay_amount
+    periods = []
+    day = due_date + timedelta(days=1)
+    for change in sorted(changes):
+        if change > day:
+            periods.append((day, min(change - timedelta(days=1), last), amount))
+            day = change
+        amount -= changes[change]
+        if day > last:
+            break
+    if day <= last:
+        periods.append((day, last, amount))
+    split = []
+    for first, end, base in periods:
+        while first <= end:
+            stop = min(_half_year_end(first), end)
+            split.append((first, stop, base))
+            first = stop + timedelta(days=1)
+    return split
 
 
 class KpulseDunningRate(models.Model):
@@ -66,3 +116,123 @@ class KpulseDunningRate(models.Model):
     @api.model
     def _get_rate(self, date):
         return self._get_rates([date])[date]
+
+    # === PENALTIES === #
+
+    @api.model
+    def _penalty_breakdown(self, moves, date):
+        """Late-payment penalty of each of ``moves`` on ``date``, accrued day
+        by day on the amount still due that day (L441-10, Directive 2011/7/EU).
+
+        Each instalment (receivable line) is late from the day after its own
+        due date; each payment reconciled with it stops the interest on its
+        amount after the payment's date. Periods are cut at every payment and
+        on 1 January and 1 July, when the reference rate changes. For each
+        period: amount = base × annual rate × days / 365, rounded in the
+        invoice currency; the penalty is the sum of the periods, so that the
+        customer can recompute it from the breakdown.
+
+        The caller decides which moves bear penalties; all of them are
+        computed here in one query.
+
+        :return: {move id: {"penalty_amount", "penalty_rate", "periods":
+            [{"date_due", "date_from", "date_to", "days", "base_amount",
+            "rate", "amount"}]}}; ``penalty_rate`` is the rate of the last day.
+        """
+        if not moves:
+            return {}
+        instalments = self._receivable_instalments(moves, date)
+        reference_rates = self._get_rates(
+            {
+                _half_year_start(first)
+                for lines in instalments.values()
+                for due, payments in lines
+                for first, _end, _base in _late_periods(due, payments, date)
+            }
+        )
+        values = {}
+        for move in moves:
+            company, currency = move.company_id, move.currency_id
+            periods = []
+            for due, payments in instalments.get(move.id, []):
+                for first, end, base in _late_periods(due, payments, date):
+                    if currency.compare_amounts(base, 0) <= 0:
+                        continue
+                    if company.kpulse_penalty_rate_mode == "fixed":
+                        rate = company.kpulse_penalty_fixed_rate
+                    else:
+                        rate = (
+                            reference_rates[_half_year_start(first)]
+                            + company.kpulse_penalty_margin
+                        )
+                    days = (end - first).days + 1
+                    base = currency.round(base)
+                    periods.append(
+                        {
+                            "date_due": due[0],
+                            "date_from": first,
+                            "date_to": end,
+                            "days": days,
+                            "base_amount": base,
+                            "rate": rate,
+                            "amount": currency.round(
+                                base * rate * days / 100 / PENALTY_DAYS_PER_YEAR
+                            ),
+                        }
+                    )
+            last = max(periods, key=lambda p: (p["date_to"], p["date_due"]), default={})
+            values[move.id] = {
+                "penalty_amount": currency.round(sum(p["amount"] for p in periods)),
+                "penalty_rate": last.get("rate", 0.0),
+                "periods": periods,
+            }
+        return values
+
+    @api.model
+    def _receivable_instalments(self, moves, date):
+        """{move id: [((due date, amount), [(payment date, amount)])]} of the
+        receivable lines of ``moves`` due before ``date``, in the invoice
+        currency, with the payments (and credit notes) reconciled with them
+        up to ``date``: one query for the whole batch."""
+        self.env["account.move.line"].flush_model(
+            ["move_id", "display_type", "date_maturity", "amount_currency", "date"]
+        )
+        self.env["account.partial.reconcile"].flush_model(
+            ["debit_move_id", "credit_move_id", "debit_amount_currency"]
+        )
+        # Raw SQL, safe: parameters bound by SQL(), inputs flushed above; the
+        # rows are the receivable lines of invoices the caller already read,
+        # and the dates and amounts of their own reconciliations.
+        rows = self.env.execute_query(
+            SQL(
+                """
+                SELECT line.move_id, line.id,
+                    COALESCE(line.date_maturity, move.invoice_date_due),
+                    line.amount_currency, counterpart.date,
+                    partial.debit_amount_currency
+                FROM account_move_line AS line
+                JOIN account_move AS move ON move.id = line.move_id
+                LEFT JOIN account_partial_reconcile AS partial
+                    ON partial.debit_move_id = line.id
+                LEFT JOIN account_move_line AS counterpart
+                    ON counterpart.id = partial.credit_move_id
+                    AND counterpart.date <= %(date)s
+                WHERE line.move_id IN %(move_ids)s
+                    AND line.display_type = 'payment_term'
+                    AND COALESCE(line.date_maturity, move.invoice_date_due) < %(date)s
+                    AND line.amount_currency > 0
+                ORDER BY line.move_id, line.id
+                """,
+                move_ids=tuple(moves.ids),
+                date=date,
+            )
+        )
+        lines = {}
+        for move_id, line_id, due, amount, pay_date, pay_amount in rows:
+            entry = lines.setdefault(line_id, (move_id, (due, amount), []))
+            if pay_date:
+                entry[2].append((pay_date, pay_amount))
+        instalments = defaultdict(list)
+        for move_id, due, payments in lines.values():
+            instalments[move_id].append((due, payments))
+        return instalments

@@ -64,7 +64,7 @@ class KpulseDunningSend(models.AbstractModel):
         paid = paid_before | to_send._drop_settled_lines()
         to_send -= paid
         # The letter claims what is due on the sending day, not at creation.
-        to_send._write_batch_amounts()
+        to_send._refresh_claim()
         to_send.line_ids.move_id._kpulse_ensure_access_tokens()
         failures = {}
         by_email = to_send.filtered("level_id.action_email")

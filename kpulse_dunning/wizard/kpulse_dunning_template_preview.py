@@ -1,5 +1,8 @@
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.fields import Command
+
+from ..models.kpulse_dunning import SENDABLE_STATES
 
 
 class KpulseDunningTemplatePreview(models.TransientModel):
@@ -81,7 +84,7 @@ class KpulseDunningTemplatePreview(models.TransientModel):
         memory for the chosen invoice (nothing is saved)."""
         self.ensure_one()
         if self.dunning_id:
-            return self.dunning_id
+            return self._preview_dunning_today(self.dunning_id)
         if self.move_id:
             Dunning = self.env["kpulse.dunning"]
             return Dunning.new(
@@ -91,6 +94,21 @@ class KpulseDunningTemplatePreview(models.TransientModel):
                 )
             )
         return self.env["kpulse.dunning"]
+
+    @api.model
+    def _preview_dunning_today(self, dunning):
+        """A reminder still to send, as it would be sent today: its penalties
+        and totals recomputed in memory (nothing is saved)."""
+        if dunning.state not in SENDABLE_STATES or not dunning.line_ids:
+            return dunning
+        today = fields.Date.context_today(self)
+        lines = self.env["kpulse.dunning.line"]._prepare_lines(
+            dunning.line_ids.move_id, today
+        )
+        return dunning.new(
+            {"line_ids": [Command.clear(), *lines], "penalty_date": today},
+            origin=dunning,
+        )
 
     @api.model
     def default_get(self, fields_list):

@@ -298,7 +298,9 @@ class KpulseDunningSend(models.AbstractModel):
                 }
             )
         )
-        dunnings.write({"run_id": run.id})
+        # sudo: the queue link is the engine's bookkeeping; a user who may
+        # only read reminders may still print them in the background.
+        dunnings.sudo().write({"run_id": run.id})
         self._schedule(run)
         return run.sudo(False)
 

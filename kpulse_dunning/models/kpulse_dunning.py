@@ -273,11 +273,6 @@ class KpulseDunning(models.Model):
         """
         # Lines are created in one flat batch: cheaper than one2many commands.
         line_commands = [vals.pop("line_ids", []) for vals in vals_list]
-        # The payment links of the letters need the invoices' portal tokens:
-        # given here once, so that rendering never writes to invoices.
-        self.env["account.move"].browse(
-            command[2]["move_id"] for commands in line_commands for command in commands
-        )._kpulse_ensure_access_tokens()
         dunnings = self.with_context(tracking_disable=True).create(vals_list)
         Line = self.env["kpulse.dunning.line"]
         line_vals_list = [
@@ -577,6 +572,9 @@ class KpulseDunning(models.Model):
         if len(self) > self.env["kpulse.dunning.send"]._immediate_limit():
             self.check_access("read")
             return self._queue_action("print")
+        # The letters' payment links need the invoices' portal tokens: given
+        # here, before the report renders (a render never writes).
+        self.line_ids.move_id._kpulse_ensure_access_tokens()
         return self.env.ref(LETTER_REPORT).report_action(self, config=False)
 
     def _render_letter_pdfs(self, letters=None):

@@ -148,7 +148,9 @@ class TestRenderAndDelivery(KpulseDunningCommon, MailCommon):
         """Finding 8: reading the dynamic fields writes nothing."""
         invoice = self._overdue_invoice(30)
         dunning = self._create_dunnings(invoice)
-        self.assertTrue(invoice.access_token, "given once, at creation")
+        self._clear_token(invoice)
+        dunning.action_print()
+        self.assertTrue(invoice.access_token, "given by the action, before rendering")
         token = invoice.access_token
         self.assertIn(token, dunning.portal_url)
         self._clear_token(invoice)

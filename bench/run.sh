@@ -10,9 +10,14 @@ cd "$REPO_ROOT"
 ensure_postgres
 DB=kpulse_bench
 PORT=8479
-dropdb --if-exists --force "$DB"
-rm -rf "$DATA_DIR/filestore/$DB"
-odoo -d "$DB" -i "$MODULE" --stop-after-init --log-level=warn
+# BENCH_REUSE=1 keeps the database and its invoices (after a first run).
+if [ "${BENCH_REUSE:-0}" = 1 ] && db_exists "$DB"; then
+    odoo -d "$DB" -u "$MODULE" --stop-after-init --log-level=warn
+else
+    dropdb --if-exists --force "$DB"
+    rm -rf "$DATA_DIR/filestore/$DB"
+    odoo -d "$DB" -i "$MODULE" --stop-after-init --log-level=warn
+fi
 # wkhtmltopdf fetches the report CSS over HTTP: serve it while we measure.
 echo "env.ref('base.user_admin').password = 'admin'; env.cr.commit()" \
     | odoo shell -d "$DB" --no-http --log-level=warn

@@ -338,7 +338,7 @@ class AccountMove(models.Model):
         on ``date`` (Code de commerce L441-10 and D441-5, Directive 2011/7/EU).
 
         Which invoices bear them is decided here (posted customer invoices
-        with an amount due, late on at least one instalment, of business
+        with an amount due, late on at least one instalment, of professional
         customers not excluded, in companies
         that apply penalties); the maths are the reference rates' (see
         ``kpulse.dunning.rate._penalty_breakdown``). Amounts are in the
@@ -352,7 +352,7 @@ class AccountMove(models.Model):
             and move.state == "posted"
             and move.currency_id.compare_amounts(move.amount_residual, 0) > 0
             and move.company_id.kpulse_penalty_apply
-            and move.commercial_partner_id.is_company
+            and move.commercial_partner_id.kpulse_is_professional
             and not move.commercial_partner_id.kpulse_penalty_excluded
         )
         breakdown = self.env["kpulse.dunning.rate"]._penalty_breakdown(bearing, date)
@@ -370,8 +370,11 @@ class AccountMove(models.Model):
                 continue
             company, currency = move.company_id, move.currency_id
             if (company, currency) not in indemnities:
-                indemnities[company, currency] = company.currency_id._convert(
-                    company.kpulse_indemnity_amount, currency, company, date
+                # Set in euros by law: converted at the reminder date.
+                indemnities[company, currency] = (
+                    company.kpulse_indemnity_currency_id._convert(
+                        company.kpulse_indemnity_amount, currency, company, date
+                    )
                 )
             values[move.id] = dict(
                 move_values, indemnity_amount=indemnities[company, currency]

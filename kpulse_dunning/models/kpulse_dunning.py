@@ -1,3 +1,5 @@
+from datetime import timedelta
+
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError
 from odoo.tools import SQL
@@ -82,6 +84,11 @@ class KpulseDunning(models.Model):
         copy=False,
     )
     line_ids = fields.One2many("kpulse.dunning.line", "dunning_id", string="Invoices")
+    penalty_warning = fields.Char(
+        compute="_compute_penalty_warning",
+        help="Half-years the penalties of this reminder need that have no "
+        "reference rate.",
+    )
     penalty_ids = fields.One2many(
         "kpulse.dunning.penalty",
         string="Penalty Calculation",
@@ -182,6 +189,25 @@ class KpulseDunning(models.Model):
             dunning.penalty_total = penalties
             dunning.indemnity_total = indemnities
             dunning.amount_claimed = dunning.amount_residual + penalties + indemnities
+
+    @api.depends(
+        "line_ids.invoice_date_due", "penalty_date", "date", "state", "company_id"
+    )
+    def _compute_penalty_warning(self):
+        Rate = self.env["kpulse.dunning.rate"]
+        for dunning in self:
+            company = dunning.company_id
+            dues = [d for d in dunning.line_ids.mapped("invoice_date_due") if d]
+            dunning.penalty_warning = (
+                dunning.state in SENDABLE_STATES
+                and company.kpulse_penalty_apply
+                and company.kpulse_penalty_rate_mode == "reference"
+                and dues
+                and Rate._missing_rates_warning(
+                    min(dues) + timedelta(days=1),
+                    dunning.penalty_date or dunning.date,
+                )
+            ) or False
 
     @api.depends("line_ids.penalty_ids")
     def _compute_penalty_ids(self):

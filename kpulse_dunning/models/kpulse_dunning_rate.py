@@ -4,9 +4,13 @@ from datetime import timedelta
 
 from odoo import api, fields, models, tools
 from odoo.tools import SQL
+from odoo.tools.misc import format_date
 
 # Late-payment penalties are prorated over 365 days, also in leap years.
 PENALTY_DAYS_PER_YEAR = 365
+# Public buyers: ECB reference rate plus 8 points (Code de la commande
+# publique R2192-31), whatever the company's own settings.
+PUBLIC_BUYER_MARGIN = 8.0
 
 
 def _half_year_start(day):
@@ -65,11 +69,34 @@ class KpulseDunningRate(models.Model):
         digits=(16, 4),
         help="ECB main refinancing rate in force from this date.",
     )
+    missing_after = fields.Char(
+        string="Missing Next",
+        compute="_compute_missing_after",
+        help="Half-years after this rate, up to today's, that have no "
+        "reference rate: penalties of their days use this rate until they "
+        "are added.",
+    )
 
     _unique_date_from = models.Constraint(
         "UNIQUE(date_from)",
         "A reference rate already starts on this date: edit it instead.",
     )
+
+    # === COMPUTE METHODS === #
+
+    def _compute_missing_after(self):
+        starts = {date_from for date_from, _rate in self._rate_table()}
+        today = fields.Date.context_today(self)
+        for rate in self:
+            missing = []
+            day = rate.date_from and _half_year_end(rate.date_from)
+            while day and day < today:
+                day += timedelta(days=1)
+                if day in starts:
+                    break
+                missing.append(format_date(self.env, day))
+                day = _half_year_end(day)
+            rate.missing_after = ", ".join(missing)
 
     # === CRUD === #
 
@@ -103,15 +130,42 @@ class KpulseDunningRate(models.Model):
         """{date: rate (%) in force on that date} for each of ``dates``.
 
         The rate in force is the one of the latest row starting on or before
-        the date; 0.0 before the first row.
+        the date; None before the first row (unknown, not 0).
         """
         table = self._rate_table()
         starts = [date_from for date_from, _rate in table]
         rates = {}
         for day in dates:
             index = bisect_right(starts, day)
-            rates[day] = table[index - 1][1] if index else 0.0
+            rates[day] = table[index - 1][1] if index else None
         return rates
+
+    @api.model
+    def _missing_half_years(self, first, last):
+        """First days of the half-years from ``first``'s to ``last``'s that
+        have no reference rate of their own."""
+        starts = {date_from for date_from, _rate in self._rate_table()}
+        missing = []
+        day = _half_year_start(first) if first else last
+        while first and day <= last:
+            if day not in starts:
+                missing.append(day)
+            day = _half_year_end(day) + timedelta(days=1)
+        return missing
+
+    @api.model
+    def _missing_rates_warning(self, first, last):
+        """A warning naming the half-years between ``first`` and ``last``
+        (dates) with no reference rate, or False."""
+        missing = self._missing_half_years(first, last)
+        if not missing:
+            return False
+        return self.env._(
+            "No reference rate for the half-year(s) starting %(dates)s: add "
+            "them in Reference Rates. Until then, their days use the rate in "
+            "force before; before the first rate, no penalty is computed.",
+            dates=", ".join(format_date(self.env, day) for day in missing),
+        )
 
     @api.model
     def _get_rate(self, date):
@@ -153,13 +207,21 @@ class KpulseDunningRate(models.Model):
         values = {}
         for move in moves:
             company, currency = move.company_id, move.currency_id
+            public = move.commercial_partner_id.kpulse_penalty_category == "public"
             periods = []
             for due, payments in instalments.get(move.id, []):
                 for first, end, base in _late_periods(due, payments, date):
                     if currency.compare_amounts(base, 0) <= 0:
                         continue
-                    if company.kpulse_penalty_rate_mode == "fixed":
+                    if public:
+                        rate = reference_rates[_half_year_start(first)]
+                        if rate is None:
+                            continue  # before the first known rate
+                        rate += PUBLIC_BUYER_MARGIN
+                    elif company.kpulse_penalty_rate_mode == "fixed":
                         rate = company.kpulse_penalty_fixed_rate
+                    elif reference_rates[_half_year_start(first)] is None:
+                        continue  # before the first known rate: see warnings
                     else:
                         rate = (
                             reference_rates[_half_year_start(first)]

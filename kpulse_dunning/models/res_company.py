@@ -59,10 +59,23 @@ class ResCompany(models.Model):
     )
     kpulse_indemnity_amount = fields.Monetary(
         string="Fixed indemnity",
-        currency_field="currency_id",
+        currency_field="kpulse_indemnity_currency_id",
         default=40.0,
-        help="Fixed indemnity for recovery costs due per late invoice.",
+        help="Fixed indemnity for recovery costs due per late invoice, in "
+        "euros (40 € by law), converted into each invoice's currency at the "
+        "reminder date.",
     )
+    kpulse_indemnity_currency_id = fields.Many2one(
+        "res.currency",
+        string="Indemnity Currency",
+        compute="_compute_kpulse_indemnity_currency_id",
+        help="The euro: the law sets the fixed indemnity in euros.",
+    )
+
+    # === COMPUTE METHODS === #
+
+    def _compute_kpulse_indemnity_currency_id(self):
+        self.kpulse_indemnity_currency_id = self.env.ref("base.EUR")
 
     # === CONSTRAINT METHODS === #
 

@@ -1,4 +1,6 @@
-from odoo import fields, models
+from datetime import timedelta
+
+from odoo import api, fields, models
 
 
 class ResConfigSettings(models.TransientModel):
@@ -36,8 +38,43 @@ class ResConfigSettings(models.TransientModel):
     kpulse_penalty_fixed_rate = fields.Float(
         related="company_id.kpulse_penalty_fixed_rate", readonly=False
     )
+    kpulse_missing_rates_warning = fields.Char(
+        string="Missing Reference Rates",
+        compute="_compute_kpulse_missing_rates_warning",
+    )
     kpulse_indemnity_amount = fields.Monetary(
         related="company_id.kpulse_indemnity_amount",
-        currency_field="currency_id",
+        currency_field="kpulse_indemnity_currency_id",
         readonly=False,
     )
+    kpulse_indemnity_currency_id = fields.Many2one(
+        related="company_id.kpulse_indemnity_currency_id"
+    )
+
+    @api.depends("company_id", "kpulse_penalty_apply", "kpulse_penalty_rate_mode")
+    def _compute_kpulse_missing_rates_warning(self):
+        """Half-years from the oldest due date still owed in the company to
+        today that have no reference rate."""
+        today = fields.Date.context_today(self)
+        for settings in self:
+            settings.kpulse_missing_rates_warning = False
+            if (
+                not settings.kpulse_penalty_apply
+                or settings.kpulse_penalty_rate_mode != "reference"
+            ):
+                continue
+            [(oldest,)] = self.env["account.move"]._read_group(
+                [
+                    ("company_id", "=", settings.company_id.id),
+                    ("move_type", "=", "out_invoice"),
+                    ("state", "=", "posted"),
+                    ("payment_state", "in", ("not_paid", "partial")),
+                    ("invoice_date_due", "<", today),
+                ],
+                aggregates=["invoice_date_due:min"],
+            )
+            settings.kpulse_missing_rates_warning = self.env[
+                "kpulse.dunning.rate"
+            ]._missing_rates_warning(
+                oldest + timedelta(days=1) if oldest else today, today
+            )

@@ -1,4 +1,4 @@
-from odoo import fields, models
+from odoo import api, fields, models
 
 
 class ResPartner(models.Model):
@@ -18,6 +18,34 @@ class ResPartner(models.Model):
         "customer, e.g. during insolvency proceedings (safeguard, "
         "receivership, liquidation). Set on the company: its contacts follow it.",
     )
+
+    kpulse_is_professional = fields.Boolean(
+        string="Professional customer",
+        compute="_compute_kpulse_is_professional",
+        store=True,
+        readonly=False,
+        help="Late-payment penalties and the fixed indemnity apply to "
+        "professional customers only. Set for companies; set it by hand on "
+        "an individual who is a sole trader. Set on the company: its "
+        "contacts follow it.",
+    )
+    kpulse_penalty_category = fields.Selection(
+        [
+            ("company", "Company setting"),
+            ("public", "Public buyer (reference rate + 8 points)"),
+        ],
+        string="Penalty rate category",
+        default="company",
+        required=True,
+        help="Public buyers (State, local authorities, public institutions) "
+        "owe interest at the ECB reference rate plus 8 points, whatever the "
+        "company's margin or contractual rate.",
+    )
+
+    @api.depends("is_company")
+    def _compute_kpulse_is_professional(self):
+        for partner in self:
+            partner.kpulse_is_professional = partner.is_company
 
     def _compute_kpulse_dunning_count(self):
         commercial = self.commercial_partner_id

@@ -47,6 +47,20 @@ class TestPenalties(KpulseDunningCommon):
         cls.company.write(DEFAULT_SETTINGS)
         Partner = cls.env["res.partner"]
         cls.consumer = Partner.create({"name": "Jeanne Petit", "is_company": False})
+        cls.sole_trader = Partner.create(
+            {
+                "name": "Luc Garnier",
+                "is_company": False,
+                "kpulse_is_professional": True,
+            }
+        )
+        cls.public_buyer = Partner.create(
+            {
+                "name": "Commune de Villeurbanne",
+                "is_company": True,
+                "kpulse_penalty_category": "public",
+            }
+        )
         cls.insolvent = Partner.create(
             {
                 "name": "Menuiserie Leroy",
@@ -154,6 +168,17 @@ class TestPenalties(KpulseDunningCommon):
             # 1000.00 × (2.15 + 10) % × 30 / 365 = 9.99
             _case("flagged contact", "2026-05-16", "2026-06-15", 1000.0,
                   (9.99, 40.0, 12.15), partner="flagged_contact"),
+            # An individual set as professional (sole trader) is charged:
+            # 1000.00 × (2.15 + 10) % × 30 / 365 = 9.99
+            _case("sole trader", "2026-05-16", "2026-06-15", 1000.0,
+                  (9.99, 40.0, 12.15), partner="sole_trader"),
+            # Public buyer: reference rate + 8 points, whatever the settings:
+            # 1000.00 × (2.15 + 8) % × 30 / 365 = 304.50 / 36.5 = 8.34
+            _case("public buyer", "2026-05-16", "2026-06-15", 1000.0,
+                  (8.34, 40.0, 10.15), partner="public_buyer"),
+            _case("public buyer, contractual rate", "2026-05-16", "2026-06-15",
+                  1000.0, (8.34, 40.0, 10.15), partner="public_buyer",
+                  company=CONTRACTUAL_15),
             # Consumer (not a company): neither penalty nor indemnity.
             _case("consumer", "2026-05-16", "2026-06-15", 1000.0,
                   NO_PENALTY, partner="consumer"),
@@ -242,12 +267,14 @@ class TestPenalties(KpulseDunningCommon):
             counts.append(self.env.cr.sql_log_count - before)
         self.assertEqual(counts[1], counts[2])
         # moves, receivable lines with their payments, currencies,
-        # companies, partners, KPX rate
-        self.assertLessEqual(counts[2], 6)
+        # companies, partners, the euro and the rates converting the
+        # indemnity from euros
+        self.assertLessEqual(counts[2], 9)
 
     def test_reference_rates(self):
         Rate = self.env["kpulse.dunning.rate"]
-        self.assertEqual(Rate._get_rate(date(2021, 12, 31)), 0.0)
+        # Before the first rate: unknown, not 0 (see TestPenaltyBreakdown).
+        self.assertIsNone(Rate._get_rate(date(2021, 12, 31)))
         self.assertEqual(Rate._get_rate(date(2023, 6, 30)), 2.5)
         self.assertEqual(Rate._get_rate(date(2023, 7, 1)), 4.0)
         self.assertEqual(Rate._get_rate(date(2026, 6, 15)), 2.15)
@@ -298,6 +325,12 @@ class TestPenalties(KpulseDunningCommon):
             "form"
         ]["arch"]
         self.assertIn("kpulse_penalty_excluded", partner_arch)
+        self.assertIn("kpulse_is_professional", partner_arch)
+        self.assertIn("kpulse_penalty_category", partner_arch)
+        self.assertIn("kpulse_missing_rates_warning", arch)
+        # A company is professional by default; an individual is not.
+        self.assertTrue(self.customer.kpulse_is_professional)
+        self.assertFalse(self.consumer.kpulse_is_professional)
 
     def test_negative_settings_refused(self):
         Settings = self.env["res.config.settings"].with_user(

@@ -299,3 +299,89 @@ class TestPenaltyBreakdown(KpulseDunningCommon):
             self.assertIn("06/25/2026", preview.letter_html)
         # Nothing saved.
         self.assertEqual((dunning.penalty_total, dunning.penalty_date), (9.99, TODAY))
+
+    def test_missing_rates(self):
+        Rate = self.env["kpulse.dunning.rate"]
+        # The shipped rates start on 2022-01-01.
+        self.assertEqual(
+            Rate._missing_half_years(date(2021, 12, 2), date(2022, 1, 30)),
+            [date(2021, 7, 1)],
+        )
+        # Due 2021-12-01, on 2022-01-30: 2 - 31 December 2021 have no rate
+        # (no penalty, a warning); 1 - 30 January 2022: 30 days at 0 + 10 %:
+        #   1000.00 × 10 % × 30 / 365 = 3000.00 / 365 = 8.2192 → 8.22
+        invoice = self._create_invoice(
+            partner_id=self.customer.id,
+            invoice_date="2021-11-01",
+            invoice_date_due="2021-12-01",
+            invoice_payment_term_id=False,
+            invoice_line_ids=[
+                Command.create(
+                    {"name": "Consulting", "price_unit": 1000.0, "tax_ids": []}
+                )
+            ],
+            post=True,
+        )
+        values = invoice._kpulse_penalty_values(date(2022, 1, 30))[invoice.id]
+        self.assertEqual(
+            [(p["date_from"], p["days"], p["rate"], p["amount"])
+             for p in values["periods"]],
+            [(date(2022, 1, 1), 30, 10.0, 8.22)],
+        )  # fmt: skip
+        self.assertEqual(values["penalty_amount"], 8.22)
+        # The settings name the half-year, from the oldest amount still due.
+        settings = self.env["res.config.settings"].create({})
+        self.assertIn("07/01/2021", settings.kpulse_missing_rates_warning)
+        # So does the reminder.
+        dunning = self._create_dunnings(invoice, template=self.template_2)
+        self.assertIn("07/01/2021", dunning.penalty_warning)
+        other = self._overdue_invoice(30)
+        self.assertFalse(self._create_dunnings(other).penalty_warning)
+        # After the last rate (2026-01-01), 1 July 2026 is missing once
+        # passed: the rate list and a reminder of that day say so.
+        last = Rate.search([], order="date_from desc", limit=1)
+        self.assertFalse(last.missing_after)
+        with freeze_time("2026-07-10"):
+            last.invalidate_recordset(["missing_after"])
+            self.assertEqual(last.missing_after, "07/01/2026")
+            later = self._create_dunnings(self._overdue_invoice(40))
+            self.assertIn("07/01/2026", later.penalty_warning)
+        # Adding the rate clears the warnings.
+        Rate.create({"date_from": "2026-07-01", "rate": 2.15})
+        with freeze_time("2026-07-10"):
+            last.invalidate_recordset(["missing_after"])
+            self.assertFalse(last.missing_after)
+
+    def test_indemnity_in_euros(self):
+        # The test company counts in USD; 1 USD = 0.9 EUR, 1 USD = 1.2345 KPX.
+        self.assertEqual(self.company.currency_id.name, "USD")
+        eur = self.env.ref("base.EUR")
+        eur.active = True
+        self.env["res.currency.rate"].create(
+            {
+                "name": "2026-01-01",
+                "rate": 0.9,
+                "currency_id": eur.id,
+                "company_id": self.company.id,
+            }
+        )
+        usd_invoice = self._overdue_invoice(30)
+        kpx_invoice = self._overdue_invoice(30, currency_id=self.currency_kpx.id)
+        values = (usd_invoice | kpx_invoice)._kpulse_penalty_values(TODAY)
+        # 40.00 EUR / 0.9 = 44.444 → 44.44 USD
+        self.assertEqual(values[usd_invoice.id]["indemnity_amount"], 44.44)
+        # 40.00 EUR × 1.2345 / 0.9 = 54.8667 → 54.87 KPX
+        self.assertEqual(values[kpx_invoice.id]["indemnity_amount"], 54.87)
+
+    def test_deadline_from_the_level(self):
+        self.level_3.payment_delay_days = 15
+        dunning = self._create_dunnings(
+            self._overdue_invoice(90), template=self.template_3
+        )
+        for field_name in ("body_html", "letter_html"):
+            text = str(
+                self.template_3._render_field(field_name, dunning.ids)[dunning.id]
+            )
+            self.assertIn("within 15 days", text)
+            self.assertIn("06/30/2026", text)  # TODAY + 15 days
+            self.assertNotIn("8 days", text)

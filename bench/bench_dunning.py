@@ -200,6 +200,8 @@ def bench_two_workers(env):
     mails_before = env["mail.mail"].search_count([("model", "=", "kpulse.dunning")])
     env.cr.commit()
 
+    # Two threads with a cursor each stand for two cron workers; this runs in
+    # the benchmark's shell, never inside an HTTP request.
     def worker():
         with env.registry.cursor() as cr:
             worker_env = api.Environment(cr, SUPERUSER_ID, {})
@@ -214,6 +216,7 @@ def bench_two_workers(env):
     seconds = time.perf_counter() - start
     env.invalidate_all()
     env.cr.commit()  # a fresh snapshot
+    # Raw SQL, read only: the reminders e-mailed more than once.
     rows = env.execute_query(
         SQL(
             "SELECT res_id, COUNT(*) FROM mail_mail JOIN mail_message m"

@@ -13,4 +13,5 @@ from . import res_company
 from . import res_config_settings
 from . import res_partner
 from . import kpulse_dunning_rate
+from . import kpulse_dunning_legal_rate
 from . import mail_mail

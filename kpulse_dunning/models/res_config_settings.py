@@ -42,6 +42,10 @@ class ResConfigSettings(models.TransientModel):
         string="Missing Reference Rates",
         compute="_compute_kpulse_missing_rates_warning",
     )
+    kpulse_penalty_fixed_rate_warning = fields.Char(
+        string="Contractual Rate Too Low",
+        compute="_compute_kpulse_penalty_fixed_rate_warning",
+    )
     kpulse_indemnity_amount = fields.Monetary(
         related="company_id.kpulse_indemnity_amount",
         currency_field="kpulse_indemnity_currency_id",
@@ -78,3 +82,25 @@ class ResConfigSettings(models.TransientModel):
             ]._missing_rates_warning(
                 oldest + timedelta(days=1) if oldest else today, today
             )
+
+    @api.depends("kpulse_penalty_rate_mode", "kpulse_penalty_fixed_rate")
+    def _compute_kpulse_penalty_fixed_rate_warning(self):
+        """A contractual rate may not be below three times the legal
+        interest rate (L441-10)."""
+        legal = self.env["kpulse.dunning.legal.rate"]._get_rate(
+            fields.Date.context_today(self)
+        )
+        for settings in self:
+            floor = 3 * legal if legal is not None else None
+            settings.kpulse_penalty_fixed_rate_warning = (
+                settings.kpulse_penalty_rate_mode == "fixed"
+                and floor is not None
+                and settings.kpulse_penalty_fixed_rate < floor
+                and self.env._(
+                    "The contractual rate is below the legal floor: three "
+                    "times the legal interest rate, %(floor)s %% (3 × "
+                    "%(legal)s %%).",
+                    floor=round(floor, 2),
+                    legal=legal,
+                )
+            ) or False

@@ -385,3 +385,17 @@ class TestPenaltyBreakdown(KpulseDunningCommon):
             self.assertIn("within 15 days", text)
             self.assertIn("06/30/2026", text)  # TODAY + 15 days
             self.assertNotIn("8 days", text)
+
+    def test_contractual_rate_below_the_legal_floor(self):
+        # Legal rate 2025-H2 (latest shipped): 2.76 %; floor 3 × 2.76 = 8.28 %.
+        Settings = self.env["res.config.settings"]
+        self.company.write(
+            {"kpulse_penalty_rate_mode": "fixed", "kpulse_penalty_fixed_rate": 8.0}
+        )
+        warning = Settings.create({}).kpulse_penalty_fixed_rate_warning
+        self.assertIn("8.28", warning)
+        self.company.kpulse_penalty_fixed_rate = 8.28
+        self.assertFalse(Settings.create({}).kpulse_penalty_fixed_rate_warning)
+        self.company.kpulse_penalty_rate_mode = "reference"
+        self.company.kpulse_penalty_fixed_rate = 1.0
+        self.assertFalse(Settings.create({}).kpulse_penalty_fixed_rate_warning)

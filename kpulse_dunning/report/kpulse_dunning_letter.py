@@ -34,8 +34,12 @@ class ReportKpulseDunningLetter(models.AbstractModel):
     @api.model
     def _get_report_values(self, docids, data=None):
         docs = self.env["kpulse.dunning"].browse(docids)
-        letter_bodies = (data or {}).get("letter_bodies")
-        if not isinstance(letter_bodies, dict) or set(letter_bodies) != set(docs.ids):
+        given = (data or {}).get("letter_bodies")
+        # The engine gives the bodies it rendered for the whole batch; a
+        # chunk of it uses its own. Anything else is rendered here.
+        if isinstance(given, dict) and set(docs.ids) <= set(given):
+            letter_bodies = {doc_id: given[doc_id] for doc_id in docs.ids}
+        else:
             letter_bodies = self.env["kpulse.dunning.send"]._render_letter_bodies(docs)
         return {
             "doc_ids": docids,

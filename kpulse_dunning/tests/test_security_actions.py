@@ -144,7 +144,7 @@ class TestRenderAndDelivery(KpulseDunningCommon, MailCommon):
         )
         invoices.invalidate_recordset(["access_token"])
 
-    def test_tokens_at_creation_and_no_write_in_compute(self):
+    def test_tokens_before_rendering_and_no_write_in_compute(self):
         """Finding 8: reading the dynamic fields writes nothing."""
         invoice = self._overdue_invoice(30)
         dunning = self._create_dunnings(invoice)

@@ -193,6 +193,9 @@ def reload_defaults(env, xmlids):
     cr = env.cr
     if not xmlids:
         return
+    # Raw SQL, safe: runs at upgrade, with no user; bound parameters; only
+    # this module's default records that still equal the old defaults, and
+    # their noupdate flag is restored in the finally below.
     cr.execute(
         SQL(
             "UPDATE ir_model_data SET noupdate = false"
@@ -216,6 +219,8 @@ def reload_defaults(env, xmlids):
                 tuple(xmlids),
             )
         )
+    # Raw SQL, safe: same records; the ORM's copies are invalidated after,
+    # and this release's i18n files fill the other languages again.
     for model, spec in MODELS.items():
         for col in spec["translated"]:
             cr.execute(

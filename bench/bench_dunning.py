@@ -179,9 +179,10 @@ def bench_background(env, dunnings):
     to_print = dunnings[:PRINT]
 
     def print_letters():
-        pdfs = letters._render_letter_pdfs(to_print, workers=os.cpu_count() or 1)
-        return env["kpulse.dunning.run"]._merge_pdfs(
-            [pdfs[dunning.id] for dunning in to_print]
+        # What a print run does with a batch (kpulse.dunning.run._add_letters).
+        to_print.line_ids.move_id._kpulse_ensure_access_tokens()
+        return letters._render_letters_document(
+            to_print, workers=os.cpu_count() or 1
         )
 
     document = measure(env, "print letters as one PDF", len(to_print), print_letters)

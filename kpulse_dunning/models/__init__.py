@@ -15,3 +15,4 @@ from . import res_partner
 from . import kpulse_dunning_rate
 from . import kpulse_dunning_legal_rate
 from . import mail_mail
+from . import ir_qweb

@@ -1,10 +1,8 @@
 import base64
-import io
 
 from markupsafe import Markup
 
 from odoo import api, fields, models
-from odoo.tools.pdf import PdfFileReader, PdfFileWriter
 
 
 class KpulseDunningRun(models.Model):
@@ -120,10 +118,9 @@ class KpulseDunningRun(models.Model):
     def _add_letters(self, dunnings, workers):
         """Print a batch: its PDF is kept as a part of the run's document."""
         dunnings.line_ids.move_id._kpulse_ensure_access_tokens()
-        letters = dunnings.env[
+        merged = dunnings.env[
             "report.kpulse_dunning.report_dunning_letter"
-        ]._render_letter_pdfs(dunnings, workers=workers)
-        merged = self._merge_pdfs([letters[dunning.id] for dunning in dunnings])
+        ]._render_letters_document(dunnings, workers=workers)
         self.env["ir.attachment"].create(
             {
                 "name": f"part-{dunnings[:1].id:010d}.pdf",
@@ -140,14 +137,7 @@ class KpulseDunningRun(models.Model):
 
     @api.model
     def _merge_pdfs(self, pdfs):
-        writer = PdfFileWriter()
-        for pdf in pdfs:
-            reader = PdfFileReader(io.BytesIO(pdf))
-            for page in range(reader.numPages):
-                writer.addPage(reader.getPage(page))
-        stream = io.BytesIO()
-        writer.write(stream)
-        return stream.getvalue()
+        return self.env["report.kpulse_dunning.report_dunning_letter"]._join_pdfs(pdfs)
 
     # === END OF A RUN === #
 

@@ -7,6 +7,8 @@ from odoo.exceptions import AccessError, UserError, ValidationError
 from odoo.tools.mail import is_html_empty
 from odoo.tools.rendering_tools import parse_inline_template
 
+from .ir_qweb import COMPILE_CACHE_KEY
+
 # "object.<name>" in a template's source: names that are no field are the
 # usual mistake, and can be reported without evaluating anything.
 OBJECT_ATTRIBUTE = re.compile(r"\bobject\.([A-Za-z_]\w*)")
@@ -123,7 +125,9 @@ class KpulseDunningTemplate(models.Model):
             # What Odoo does for non-editors of restricted models: QWeb
             # compiles only the allowed expressions and directives.
             options = dict(options or {}, raise_on_forbidden_code_for_model=model)
-        return super()._render_template_qweb(
+        # Compile the source once for the whole batch (ir_qweb.py says why).
+        batch_render = self.with_context({COMPILE_CACHE_KEY: {}})
+        return super(KpulseDunningTemplate, batch_render)._render_template_qweb(
             template_src, model, res_ids, add_context=add_context, options=options
         )
 

@@ -85,6 +85,44 @@ class ReportKpulseDunningLetter(models.AbstractModel):
         return pdfs
 
     @api.model
+    def _render_letters_document(self, dunnings, workers=1):
+        """All the letters of ``dunnings`` as one PDF, in their order.
+
+        What a print run needs: the converted chunks are joined as they come,
+        never cut per reminder and merged back (that round trip through
+        PyPDF2 cost more than the conversion itself).
+
+        :param int workers: as for :meth:`_render_letter_pdfs`.
+        """
+        if not dunnings:
+            return b""
+        report = self.env.ref(LETTER_REPORT).with_context(debug=False)
+        in_test = modules.module.current_test or tools.config["test_enable"]
+        if len(dunnings) == 1 or (
+            in_test and not self.env.context.get("force_report_rendering")
+        ):
+            # One letter, or tests without real rendering: Odoo's own path.
+            return self.env["ir.actions.report"]._render_qweb_pdf(
+                report, dunnings.ids
+            )[0]
+        chunks = self._letter_chunks(dunnings, workers)
+        jobs = [self._letters_html(chunk, report, None) for chunk in chunks]
+        pdfs = self._convert_letters(report, jobs)
+        return pdfs[0] if len(pdfs) == 1 else self._join_pdfs(pdfs)
+
+    @api.model
+    def _join_pdfs(self, pdfs):
+        """One PDF with the pages of ``pdfs``, in order."""
+        writer = PdfFileWriter()
+        for pdf in pdfs:
+            reader = PdfFileReader(io.BytesIO(pdf))
+            for page in range(reader.numPages):
+                writer.addPage(reader.getPage(page))
+        stream = io.BytesIO()
+        writer.write(stream)
+        return stream.getvalue()
+
+    @api.model
     def _letter_chunks(self, dunnings, workers):
         """Contiguous chunks, one per worker, none under PARALLEL_MIN_LETTERS."""
         count = max(1, min(workers, len(dunnings) // PARALLEL_MIN_LETTERS))

@@ -1,24 +1,28 @@
 """Benchmark of the reminder workflow; run inside ``odoo shell`` (see run.sh).
 
-Builds N overdue invoices over N/5 customers, then times four steps and prints
-one line each: N, seconds, records per second, SQL queries.
+Builds N overdue invoices over N/5 customers (or reuses them), then times each
+step and prints one line each: N, seconds, records per second, SQL queries.
+The background engine is timed as production runs it: the click goes through
+the HTTP workers, the server's two cron workers send, this shell waits.
 """
 
 # A benchmark prints its figures.
 # pylint: disable=print-used
 import os
-import threading
 import time
 import xmlrpc.client
 from datetime import timedelta
 
-from odoo import SUPERUSER_ID, Command, api, fields
+from odoo import Command, fields
 from odoo.tools import SQL
+
+from odoo.addons.kpulse_dunning.models.kpulse_dunning_send import QUEUE_CRONS
 
 N = int(os.environ.get("BENCH_N", "10000"))
 PRINT = int(os.environ.get("BENCH_PRINT", "200"))
 REUSE = os.environ.get("BENCH_REUSE") == "1"
 TWO_WORKERS = int(os.environ.get("BENCH_TWO_WORKERS", "1000"))
+BATCH = 200  # the engine's default batch (kpulse_dunning.batch_size)
 
 
 def build_invoices(env, count, prefix="Bench"):
@@ -59,6 +63,45 @@ def build_invoices(env, count, prefix="Bench"):
         env.cr.commit()
 
 
+def forget_reminders(env):
+    """Start again from the invoices alone (raw SQL, in a benchmark)."""
+    env.cr.execute("DELETE FROM kpulse_dunning")
+    env.cr.execute("DELETE FROM kpulse_dunning_run")
+    env.cr.execute(
+        "UPDATE account_move SET kpulse_dunning_level_id = NULL,"
+        " kpulse_last_dunning_date = NULL"
+    )
+    env.cr.commit()
+    env.invalidate_all()
+
+
+def queue_crons(env):
+    return (
+        env["ir.cron"]
+        .browse([env.ref(xmlid).id for xmlid in QUEUE_CRONS])
+        .with_context(active_test=False)
+    )
+
+
+def wait_for_queue(env, label, count, timeout=3600):
+    """Time the server's cron workers until the queue is empty."""
+    start = time.perf_counter()
+    while True:
+        env.cr.rollback()  # a fresh snapshot of what the workers committed
+        env.invalidate_all()
+        left = env["kpulse.dunning"].search_count([("run_id", "!=", False)])
+        seconds = time.perf_counter() - start
+        if not left or seconds > timeout:
+            break
+        time.sleep(1)
+    print(
+        f"{label:<30} N={count:>6} {seconds:8.2f} s {count / seconds:9.1f} rec/s"
+        f"   (server cron workers; {left} left)",
+        flush=True,
+    )
+    return seconds
+
+
 def measure(env, label, count, func):
     env.flush_all()
     env.invalidate_all()
@@ -79,14 +122,7 @@ def measure(env, label, count, func):
 def main(env):
     started = time.perf_counter()
     if REUSE and env["account.move"].search_count([("move_type", "=", "out_invoice")]):
-        # Raw SQL in a benchmark: start again from the invoices alone.
-        env.cr.execute("DELETE FROM kpulse_dunning")
-        env.cr.execute(
-            "UPDATE account_move SET kpulse_dunning_level_id = NULL,"
-            " kpulse_last_dunning_date = NULL"
-        )
-        env.cr.commit()
-        env.invalidate_all()
+        forget_reminders(env)
         print("setup: reusing the invoices of the database", flush=True)
     else:
         build_invoices(env, N)
@@ -149,31 +185,34 @@ def main(env):
 def bench_background(env, dunnings):
     """Issue 9: the click that queues, the engine, printing, letter size."""
     Send = env["kpulse.dunning.send"]
-    # The click, through the HTTP server in production mode (--workers).
-    url = os.environ.get("BENCH_URL")
-    if url:
-        models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
-        start = time.perf_counter()
-        models.execute_kw(
-            env.cr.dbname, 2, "admin", "kpulse.dunning", "action_send", [dunnings.ids]
-        )
-        seconds = time.perf_counter() - start
-        print(
-            f"{'click Send (HTTP, workers)':<30} N={len(dunnings):>6} {seconds:8.2f} s"
-            "   (request returns; server-side queries not counted here)",
-            flush=True,
-        )
-        env.invalidate_all()
-    else:
-        measure(env, "click Send (queue)", len(dunnings), dunnings.action_send)
-        env.cr.commit()
-    queued = env["kpulse.dunning"].search_count([("run_id", "!=", False)])
-    print(f"queued: {queued}", flush=True)
-    measure(env, "background engine: send all", queued, Send._cron_process_queue)
+    # One batch in this shell first: the engine's queries per batch.
+    first, dunnings = dunnings[:BATCH], dunnings[BATCH:]
+    measure(
+        env,
+        "engine, one batch (shell)",
+        len(first),
+        lambda: Send._send(first, workers=os.cpu_count() or 1),
+    )
     env.cr.commit()
+    # The click, through the HTTP server in production mode (--workers): it
+    # queues the reminders; the server's two cron workers then send them.
+    url = os.environ["BENCH_URL"]
+    models = xmlrpc.client.ServerProxy(f"{url}/xmlrpc/2/object", allow_none=True)
+    start = time.perf_counter()
+    models.execute_kw(
+        env.cr.dbname, 2, "admin", "kpulse.dunning", "action_send", [dunnings.ids]
+    )
+    seconds = time.perf_counter() - start
+    print(
+        f"{'click Send (HTTP, workers)':<30} N={len(dunnings):>6} {seconds:8.2f} s"
+        "   (request returns; server-side queries not counted here)",
+        flush=True,
+    )
+    wait_for_queue(env, "background engine: send all", len(dunnings))
     sent = env["kpulse.dunning"].search_count([("state", "=", "sent")])
+    failed = env["kpulse.dunning"].search_count([("state", "=", "failed")])
     mails = env["mail.mail"].search_count([("model", "=", "kpulse.dunning")])
-    print(f"sent: {sent}; mails queued: {mails}", flush=True)
+    print(f"sent: {sent}; failed: {failed}; mails queued: {mails}", flush=True)
 
     letters = env["report.kpulse_dunning.report_dunning_letter"]
     to_print = dunnings[:PRINT]
@@ -181,42 +220,26 @@ def bench_background(env, dunnings):
     def print_letters():
         # What a print run does with a batch (kpulse.dunning.run._add_letters).
         to_print.line_ids.move_id._kpulse_ensure_access_tokens()
-        return letters._render_letters_document(
-            to_print, workers=os.cpu_count() or 1
-        )
+        return letters._render_letters_document(to_print, workers=os.cpu_count() or 1)
 
     document = measure(env, "print letters as one PDF", len(to_print), print_letters)
     print(f"printed document: {len(document)} bytes", flush=True)
     one = letters._render_letter_pdfs(dunnings[:1])[dunnings[0].id]
     print(f"one-page letter PDF: {len(one)} bytes", flush=True)
+    env.cr.rollback()
     bench_two_workers(env)
 
 
 def bench_two_workers(env):
-    """Two engine workers, each with its own connection, on one queue."""
+    """The server's two cron workers on one queue: nothing e-mailed twice."""
     Dunning = env["kpulse.dunning"]
     dunnings = Dunning.search([("state", "=", "sent")], limit=TWO_WORKERS)
     dunnings.write({"state": "draft"})
-    env["kpulse.dunning.send"]._queue(dunnings, "send")
     mails_before = env["mail.mail"].search_count([("model", "=", "kpulse.dunning")])
+    # Queued as a click would; _schedule wakes both queue crons.
+    env["kpulse.dunning.send"]._queue(dunnings, "send")
     env.cr.commit()
-
-    # Two threads with a cursor each stand for two cron workers; this runs in
-    # the benchmark's shell, never inside an HTTP request.
-    def worker():
-        with env.registry.cursor() as cr:
-            worker_env = api.Environment(cr, SUPERUSER_ID, {})
-            worker_env["kpulse.dunning.send"]._cron_process_queue()
-
-    start = time.perf_counter()
-    threads = [threading.Thread(target=worker) for _i in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    seconds = time.perf_counter() - start
-    env.invalidate_all()
-    env.cr.commit()  # a fresh snapshot
+    seconds = wait_for_queue(env, "two cron workers, one queue", len(dunnings))
     # Raw SQL, read only: the reminders e-mailed more than once.
     rows = env.execute_query(
         SQL(
@@ -235,14 +258,23 @@ def bench_two_workers(env):
 
 
 def bench_automatic(env):
-    """The automatic run on the N overdue invoices, rolled back after."""
+    """The automatic run on the N overdue invoices, forgotten after.
+
+    The run commits as it goes (_commit_progress); the queue crons are
+    archived meanwhile so that the server does not start sending.
+    """
+    crons = queue_crons(env)
+    crons.active = False
     env["kpulse.dunning.level"].search([]).automatic = True
     env.company.kpulse_auto_min_gap_days = 0
+    env.cr.commit()
     Send = env["kpulse.dunning.send"]
     measure(env, "automatic run (create+queue)", N, Send._cron_automatic_run)
     queued = env["kpulse.dunning"].search_count([("run_id", "!=", False)])
     print(f"automatic run queued: {queued}", flush=True)
-    env.cr.rollback()
+    forget_reminders(env)
+    crons.active = True
+    env.cr.commit()
 
 
 main(env)  # noqa: F821 - provided by odoo shell

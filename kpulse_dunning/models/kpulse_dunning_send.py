@@ -18,6 +18,8 @@ IMMEDIATE_LIMIT = 20
 BATCH_SIZE_PARAM = "kpulse_dunning.batch_size"
 BATCH_SIZE = 200
 QUEUE_CRON = "kpulse_dunning.ir_cron_kpulse_dunning_queue"
+# Every scheduled action serving the queue (see data/ir_cron_data.xml).
+QUEUE_CRONS = (QUEUE_CRON, "kpulse_dunning.ir_cron_kpulse_dunning_queue_2")
 
 
 class KpulseDunningSend(models.AbstractModel):
@@ -216,6 +218,7 @@ class KpulseDunningSend(models.AbstractModel):
         if not dunnings:
             return
         invoice_pdfs = self._invoice_pdfs(dunnings.filtered("level_id.action_email"))
+        thread_values = self._message_thread_values(dunnings)
         for dunning in dunnings:
             if dunning.id not in contents:
                 dunning.message_post(
@@ -242,6 +245,7 @@ class KpulseDunningSend(models.AbstractModel):
                 message_type="comment",
                 subtype_xmlid="mail.mt_comment",
                 email_layout_xmlid="mail.mail_notification_light",
+                **thread_values[dunning.id],
             )
         dunnings.write(
             {
@@ -251,6 +255,32 @@ class KpulseDunningSend(models.AbstractModel):
             }
         )
         self._log_on_invoices(dunnings)
+
+    @api.model
+    def _message_thread_values(self, dunnings):
+        """What ``message_post`` would look up for each reminder on its own
+        (author, reply-to address, alias domain, company), computed with
+        Odoo's own batch methods for the whole batch: the values are the
+        same, the queries are made once instead of once per reminder."""
+        author_id, email_from = dunnings._message_compute_author()
+        reply_to = dunnings._notify_get_reply_to(
+            default=email_from, author_id=author_id
+        )
+        # sudo: as message_post reads them (alias domains are configuration).
+        alias_domains = dunnings.sudo()._mail_get_alias_domains(
+            default_company=self.env.company
+        )
+        companies = dunnings._mail_get_companies(default=self.env.company)
+        return {
+            dunning.id: {
+                "author_id": author_id,
+                "email_from": email_from,
+                "reply_to": reply_to[dunning.id],
+                "record_alias_domain_id": alias_domains[dunning.id].id,
+                "record_company_id": companies[dunning.id].id,
+            }
+            for dunning in dunnings
+        }
 
     @api.model
     def _log_on_invoices(self, dunnings):
@@ -307,11 +337,17 @@ class KpulseDunningSend(models.AbstractModel):
     @api.model
     def _schedule(self, run):
         """Wake the engine for a new run (the queue_job glue overrides this)."""
-        # sudo: users may not read crons; waking the engine's own cron is
-        # what queuing means, and changes nothing else.
-        cron = self.env.ref(QUEUE_CRON, raise_if_not_found=False)
-        if cron and cron.sudo().active:
-            cron.sudo()._trigger()
+        # sudo: users may not read crons; waking the engine's own crons is
+        # what queuing means, and changes nothing else. A run of one batch
+        # needs one worker; a bigger one wakes them all.
+        crons = self.env["ir.cron"]
+        for xmlid in QUEUE_CRONS:
+            crons |= self.env.ref(xmlid, raise_if_not_found=False) or crons
+        crons = crons.sudo().filtered("active")
+        if run.sudo().total_count <= self._batch_size():
+            crons = crons[:1]
+        for cron in crons:
+            cron._trigger()
 
     @api.model
     def _cron_process_queue(self):

@@ -126,7 +126,7 @@ class KpulseDunningTemplate(models.Model):
             # compiles only the allowed expressions and directives.
             options = dict(options or {}, raise_on_forbidden_code_for_model=model)
         # Compile the source once for the whole batch (ir_qweb.py says why).
-        batch_render = self.with_context({COMPILE_CACHE_KEY: {}})
+        batch_render = self.with_context(**{COMPILE_CACHE_KEY: {}})
         return super(KpulseDunningTemplate, batch_render)._render_template_qweb(
             template_src, model, res_ids, add_context=add_context, options=options
         )

@@ -102,9 +102,9 @@ class ReportKpulseDunningLetter(models.AbstractModel):
             in_test and not self.env.context.get("force_report_rendering")
         ):
             # One letter, or tests without real rendering: Odoo's own path.
-            return self.env["ir.actions.report"]._render_qweb_pdf(
-                report, dunnings.ids
-            )[0]
+            return self.env["ir.actions.report"]._render_qweb_pdf(report, dunnings.ids)[
+                0
+            ]
         chunks = self._letter_chunks(dunnings, workers)
         jobs = [self._letters_html(chunk, report, None) for chunk in chunks]
         pdfs = self._convert_letters(report, jobs)

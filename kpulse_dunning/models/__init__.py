@@ -1,3 +1,4 @@
+from . import kpulse_dunning_company_check
 from . import kpulse_dunning_level
 from . import kpulse_dunning_template
 from . import kpulse_dunning

@@ -204,7 +204,10 @@ class AccountMove(models.Model):
         """Those of these invoices the automatic run takes: its domain, and a
         proposed level that is automatic, whose delay is reached and that has
         no reminder waiting to be sent yet."""
-        moves = self.filtered_domain(self._kpulse_auto_domain())
+        # In SQL: the domain holds computed and related fields, which cost
+        # seconds on 10,000 invoices when evaluated in Python.
+        ids = [id_ for id_ in self.ids if isinstance(id_, int)]
+        moves = self & self.search(Domain("id", "in", ids) & self._kpulse_auto_domain())
         reached = moves.filtered(
             lambda move: move.kpulse_proposed_level_id.automatic
             and move.kpulse_days_overdue >= move.kpulse_proposed_level_id.delay_days

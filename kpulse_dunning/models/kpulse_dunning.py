@@ -14,7 +14,11 @@ TOTAL_FIELDS = ("amount_residual", "penalty_total", "indemnity_total", "amount_c
 
 class KpulseDunning(models.Model):
     _name = "kpulse.dunning"
-    _inherit = ["mail.thread", "mail.activity.mixin"]
+    _inherit = [
+        "mail.thread",
+        "mail.activity.mixin",
+        "kpulse.dunning.company.check",
+    ]
     _description = "Payment Reminder"
     _order = "date desc, id desc"
     _check_company_auto = True
@@ -306,12 +310,22 @@ class KpulseDunning(models.Model):
             for dunning, commands in zip(dunnings, line_commands, strict=True)
             for command in commands
         ]
-        # Amounts are written afterwards in SQL (see _write_batch_amounts).
+        # Amounts are written afterwards in SQL (see _write_batch_amounts);
+        # penalty periods are created flat too, once their lines exist.
+        period_commands = []
         for vals in line_vals_list:
             vals.pop("amount_residual", None)
+            period_commands.append(vals.pop("penalty_ids", []))
         totals = [self._fields[name] for name in TOTAL_FIELDS]
         with self.env.protecting(totals, dunnings):
             lines = Line.create(line_vals_list)
+            self.env["kpulse.dunning.penalty"].create(
+                [
+                    dict(command[2], line_id=line.id)
+                    for line, commands in zip(lines, period_commands, strict=True)
+                    for command in commands
+                ]
+            )
             # The lines' computed values were given, yet the ORM marks them to
             # compute again as their reminder was just set: drop that work.
             given = set(Line._fields).intersection(*line_vals_list)

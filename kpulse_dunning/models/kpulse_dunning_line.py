@@ -4,6 +4,7 @@ from odoo.fields import Command
 
 class KpulseDunningLine(models.Model):
     _name = "kpulse.dunning.line"
+    _inherit = ["kpulse.dunning.company.check"]
     _description = "Payment Reminder Invoice"
     _order = "invoice_date_due, id"
     _check_company_auto = True

@@ -98,7 +98,7 @@ class KpulseDunningRun(models.Model):
         else:
             run._add_letters(batch, workers)
         # Done with these: they leave the queue in the same commit.
-        dunnings.write({"run_id": False})
+        dunnings.with_context(tracking_disable=True).write({"run_id": False})
 
     def _add_outcome(self, outcome):
         failures = outcome["failed"]

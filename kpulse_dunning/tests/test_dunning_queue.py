@@ -92,6 +92,23 @@ class TestDunningQueue(KpulseDunningCommon, MailCommon):
         self.assertTrue(notification, "the user who asked is notified")
         self.assertIn("3 reminder(s) sent.", notification[0].body)
 
+    def test_big_run_wakes_both_queue_crons(self):
+        """A run of more than one batch wakes the two queue crons, so that
+        Odoo's two cron workers share it; a run of one batch wakes one."""
+        crons = self.env.ref(QUEUE_CRON) | self.env.ref(QUEUE_CRON + "_2")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        before = Trigger.search([("cron_id", "in", crons.ids)])
+        self.dunnings.with_user(self.billing_user).action_send()  # 3 > batch of 2
+        woken = Trigger.search([("cron_id", "in", crons.ids)]) - before
+        self.assertEqual(woken.cron_id, crons)
+        self.env["ir.config_parameter"].set_param("kpulse_dunning.batch_size", 3)
+        self.dunnings.run_id = False
+        self.dunnings.with_user(self.billing_user).action_send()
+        woken = Trigger.search([("cron_id", "in", crons.ids)]) - before - woken
+        self.assertEqual(woken.cron_id, crons[:1])
+        # Both crons serve the same queue with the same code.
+        self.assertEqual(set(crons.mapped("code")), {"model._cron_process_queue()"})
+
     def test_failures_stay_on_their_reminders(self):
         """A reminder that fails is marked with its reason; a batch that
         fails as a whole does not stop the next one."""

@@ -162,6 +162,43 @@ class TestReminderCompany(KpulseDunningCommon):
         self.assertEqual(third.level_id, self.level_2)
         self.assertEqual(third.template_id, self.template_2)
 
+    def test_check_company_in_batches(self):
+        """The batch company check (kpulse.dunning.company.check) refuses
+        what Odoo's own check refuses, whichever record of a batch is wrong,
+        and lets a consistent batch through."""
+        Line = self.env["kpulse.dunning.line"]
+        invoices_b = self._overdue_invoice(
+            35,
+            company_id=self.company_b.id,
+            journal_id=self.company_data_b["default_journal_sale"].id,
+        ) | self._overdue_invoice(
+            36,
+            company_id=self.company_b.id,
+            journal_id=self.company_data_b["default_journal_sale"].id,
+        )
+        invoice_a = self._overdue_invoice(37)
+        with self.assertRaises(UserError):
+            with self.env.cr.savepoint():
+                Line.create(
+                    [
+                        {"dunning_id": self.dunning_b.id, "move_id": move.id}
+                        for move in invoices_b | invoice_a
+                    ]
+                )
+        lines = Line.create(
+            [
+                {"dunning_id": self.dunning_b.id, "move_id": move.id}
+                for move in invoices_b
+            ]
+        )
+        self.assertEqual(lines.company_id, self.company_b)
+        # A batch of reminders: one of them with another company's template.
+        with self.assertRaises(UserError):
+            with self.env.cr.savepoint():
+                (self.dunning_b | self._create_dunnings(invoice_a)).write(
+                    {"template_id": self.template_2_a.id}
+                )
+
     def test_default_template_of_company(self):
         self.assertEqual(
             self.level_2._get_default_template(self.company_b), self.template_2

@@ -255,6 +255,18 @@ class KpulseDunningSend(models.AbstractModel):
             }
         )
         self._log_on_invoices(dunnings)
+        self._wake_mail_queue()
+
+    @api.model
+    def _wake_mail_queue(self):
+        """Have the mail queue deliver these e-mails soon, not at its next
+        hourly run. The trigger is committed with the batch, so a batch
+        rolled back wakes nothing and sends nothing."""
+        # sudo: users may not read crons; waking Odoo's mail queue only
+        # makes it run earlier, with its own rules.
+        cron = self.env.ref("mail.ir_cron_mail_scheduler_action", raise_if_not_found=False)
+        if cron and cron.sudo().active:
+            cron.sudo()._trigger()
 
     @api.model
     def _message_thread_values(self, dunnings):

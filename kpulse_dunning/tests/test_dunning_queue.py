@@ -92,6 +92,17 @@ class TestDunningQueue(KpulseDunningCommon, MailCommon):
         self.assertTrue(notification, "the user who asked is notified")
         self.assertIn("3 reminder(s) sent.", notification[0].body)
 
+    def test_sending_wakes_the_mail_queue(self):
+        """The e-mails leave with the mail queue's next run, which the
+        sending asks for instead of waiting for its hourly call."""
+        mail_cron = self.env.ref("mail.ir_cron_mail_scheduler_action")
+        Trigger = self.env["ir.cron.trigger"].sudo()
+        before = Trigger.search([("cron_id", "=", mail_cron.id)])
+        with self.mock_mail_gateway():
+            self.dunnings[:1].with_user(self.billing_user).action_send()
+        self.assertEqual(self.dunnings[:1].state, "sent")
+        self.assertTrue(Trigger.search([("cron_id", "=", mail_cron.id)]) - before)
+
     def test_big_run_wakes_both_queue_crons(self):
         """A run of more than one batch wakes the two queue crons, so that
         Odoo's two cron workers share it; a run of one batch wakes one."""

@@ -97,7 +97,9 @@ def main(env):
         print(f"  inbox notification: {' '.join(text.split())}")
     # The mail queue (its own cron) delivers the mails to the SMTP sink.
     start = time.perf_counter()
-    while len(os.listdir(MAIL_DIR)) - before < sent and time.perf_counter() - start < 1800:
+    while (
+        len(os.listdir(MAIL_DIR)) - before < sent and time.perf_counter() - start < 1800
+    ):
         time.sleep(10)
     print(
         f".eml files arrived in var/mail/: {len(os.listdir(MAIL_DIR)) - before} "

@@ -1,5 +1,6 @@
 import logging
 import os
+import time
 from datetime import timedelta
 
 import psycopg2
@@ -7,6 +8,9 @@ from markupsafe import Markup
 
 from odoo import api, fields, models
 from odoo.exceptions import UserError
+from odoo.tools import config
+
+from odoo.addons.base.models.ir_cron import MIN_TIME_PER_JOB
 
 _logger = logging.getLogger(__name__)
 
@@ -18,6 +22,15 @@ IMMEDIATE_LIMIT = 20
 BATCH_SIZE_PARAM = "kpulse_dunning.batch_size"
 BATCH_SIZE = 200
 QUEUE_CRON = "kpulse_dunning.ir_cron_kpulse_dunning_queue"
+# A cron job must end well within the worker's limits (limit_time_real and
+# limit_time_cpu: 120 s and 60 s by default), or the worker is killed and
+# the batch rolled back, again and again: a job uses this share of them.
+JOB_TIME_SHARE = 0.4
+# First estimates of the wall time a batch takes, refined by what the job
+# measures: rendering, posting and the letter of one reminder, and one
+# invoice PDF to render (one wkhtmltopdf call, which waits report.print_delay).
+SECONDS_PER_REMINDER = 0.15
+SECONDS_PER_INVOICE_PDF = 1.3
 # Every scheduled action serving the queue (see data/ir_cron_data.xml).
 QUEUE_CRONS = (QUEUE_CRON, "kpulse_dunning.ir_cron_kpulse_dunning_queue_2")
 
@@ -48,6 +61,58 @@ class KpulseDunningSend(models.AbstractModel):
         # sudo: as above.
         param = self.env["ir.config_parameter"].sudo().get_param(BATCH_SIZE_PARAM)
         return max(1, int(param)) if param else BATCH_SIZE
+
+    @api.model
+    def _job_time_budget(self):
+        """Seconds one job may work: a share of the worker's real-time and
+        CPU limits, or None when the server sets neither."""
+        limits = [
+            config["limit_time_real_cron"]
+            if (config["limit_time_real_cron"] or 0) > 0
+            else config["limit_time_real"],
+            config["limit_time_cpu"],
+        ]
+        limits = [limit for limit in limits if limit and limit > 0]
+        return min(limits) * JOB_TIME_SHARE if limits else None
+
+    @api.model
+    def _job_deadline(self):
+        """When this cron job should stop taking batches (``time.monotonic``),
+        or None outside a cron job (shell, tests, queue jobs)."""
+        end = self.env.context.get("cron_end_time")
+        budget = self._job_time_budget()
+        if end is None or budget is None:
+            return None
+        # Odoo sets cron_end_time to the job's start + MIN_TIME_PER_JOB.
+        return end - MIN_TIME_PER_JOB + budget
+
+    @api.model
+    def _estimated_seconds(self, dunnings):
+        """Wall time to process each reminder, first estimate: the invoices
+        whose PDF must be rendered to be attached cost most."""
+        stored = dunnings.line_ids.move_id.filtered("invoice_pdf_report_id")
+        return {
+            dunning: SECONDS_PER_REMINDER
+            + (
+                SECONDS_PER_INVOICE_PDF * len(dunning.line_ids.move_id - stored)
+                if dunning.template_id.attach_invoice and dunning.level_id.action_email
+                else 0.0
+            )
+            for dunning in dunnings
+        }
+
+    @api.model
+    def _fitting_count(self, dunnings, seconds, scale=1.0):
+        """How many of ``dunnings``, in order, fit in ``seconds`` (at least
+        one: a job always makes progress)."""
+        total = 0.0
+        count = 0
+        for estimate in self._estimated_seconds(dunnings).values():
+            total += estimate * scale
+            if count and total > seconds:
+                break
+            count += 1
+        return count
 
     # === SENDING === #
 
@@ -264,7 +329,9 @@ class KpulseDunningSend(models.AbstractModel):
         rolled back wakes nothing and sends nothing."""
         # sudo: users may not read crons; waking Odoo's mail queue only
         # makes it run earlier, with its own rules.
-        cron = self.env.ref("mail.ir_cron_mail_scheduler_action", raise_if_not_found=False)
+        cron = self.env.ref(
+            "mail.ir_cron_mail_scheduler_action", raise_if_not_found=False
+        )
         if cron and cron.sudo().active:
             cron.sudo()._trigger()
 
@@ -380,10 +447,22 @@ class KpulseDunningSend(models.AbstractModel):
         IrCron = self.env["ir.cron"]
         batch_size = self._batch_size()
         workers = os.cpu_count() or 1
+        # Within a cron job, batches are sized to end before the worker's
+        # limits (see JOB_TIME_SHARE); what is left goes to the next job,
+        # which Odoo runs at once.
+        deadline = self._job_deadline()
+        scale = 1.0
         while True:
             pending = Dunning.search([("run_id", "!=", False)], order="run_id, id")
+            size = batch_size
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    IrCron._commit_progress(remaining=len(pending))
+                    return
+                size = self._fitting_count(pending[:batch_size], left, scale)
             try:
-                batch = pending.try_lock_for_update(limit=batch_size)
+                batch = pending.try_lock_for_update(limit=size)
             except psycopg2.errors.SerializationFailure:
                 # Another worker committed some of these between our search
                 # and our lock: start again from a fresh snapshot.
@@ -391,10 +470,15 @@ class KpulseDunningSend(models.AbstractModel):
                 continue
             if not batch:
                 break
+            estimate = sum(self._estimated_seconds(batch).values())
+            started = time.monotonic()
             for run, dunnings in batch.grouped("run_id").items():
                 run._process(dunnings, workers=workers)
+            # What the next batch will cost, from what this one did.
+            scale = max(0.2, (time.monotonic() - started) / estimate)
             remaining = len(pending) - len(batch)
-            if IrCron._commit_progress(len(batch), remaining=remaining) <= 0:
+            time_left = IrCron._commit_progress(len(batch), remaining=remaining)
+            if deadline is None and time_left <= 0:
                 break
         try:
             self.env["kpulse.dunning.run"].sudo()._finish_done_runs()

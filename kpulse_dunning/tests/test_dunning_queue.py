@@ -2,14 +2,19 @@
 them in batches, failures stay on their reminders (issue 9)."""
 
 import io
+import itertools
+import time
+from types import SimpleNamespace
 from unittest.mock import patch
 
 from freezegun import freeze_time
 
 from odoo.exceptions import UserError
 from odoo.tests import tagged
+from odoo.tools import config
 from odoo.tools.pdf import PdfFileReader
 
+from odoo.addons.kpulse_dunning.models import kpulse_dunning_send as send_module
 from odoo.addons.mail.tests.common import MailCommon
 
 from .common import TODAY, KpulseDunningCommon
@@ -92,6 +97,57 @@ class TestDunningQueue(KpulseDunningCommon, MailCommon):
         self.assertTrue(notification, "the user who asked is notified")
         self.assertIn("3 reminder(s) sent.", notification[0].body)
 
+    def test_cron_job_stops_within_worker_limits(self):
+        """A cron job takes what fits in its share of the worker's limits
+        (a worker past limit_time_real or limit_time_cpu is killed and its
+        batch rolled back, again and again) and leaves the rest queued for
+        the next job; a job always sends at least one reminder."""
+        Send = self.env["kpulse.dunning.send"]
+        self.assertEqual(
+            Send._job_time_budget(),
+            min(config["limit_time_real"], config["limit_time_cpu"]) * 0.4,
+        )
+        # Invoice PDFs to render cost most; the first estimates say so.
+        self.template_1.attach_invoice = True
+        estimates = Send._estimated_seconds(self.dunnings)
+        self.assertAlmostEqual(estimates[self.dunnings[0]], 0.15 + 1.3)
+        self.template_1.attach_invoice = False
+        self.assertAlmostEqual(
+            Send._estimated_seconds(self.dunnings[:1])[self.dunnings[0]], 0.15
+        )
+        self.assertEqual(Send._fitting_count(self.dunnings, 0.31), 2)
+        self.assertEqual(Send._fitting_count(self.dunnings, 0.0), 1)
+
+        # A job with 1.1 s of budget on a clock that moves one second each
+        # time the engine reads it (the test's clock is frozen): the first
+        # batch holds one reminder (0.1 s left), then the budget is spent.
+        cron = self.env.ref(QUEUE_CRON)
+        start, ticks = time.monotonic(), itertools.count(1)
+        clock = SimpleNamespace(monotonic=lambda: start + next(ticks))
+        with (
+            self.mock_mail_gateway(),
+            patch.object(send_module, "time", clock),
+            patch.object(type(Send), "_job_time_budget", return_value=1.1),
+        ):
+            self.dunnings.with_user(self.billing_user).action_send()
+            with self.enter_registry_test_mode():
+                cron.method_direct_trigger()
+        self.assertEqual(len(self.dunnings.filtered(lambda d: d.state == "sent")), 1)
+        self.assertEqual(
+            len(self.dunnings.filtered("run_id")), 2, "left for the next job"
+        )
+        # Odoo runs the job again at once ("partially done": a trigger for
+        # now), and the next job goes on where this one stopped.
+        self.assertTrue(
+            self.env["ir.cron.trigger"]
+            .sudo()
+            .search([("cron_id", "=", cron.id), ("call_at", "<=", self.env.cr.now())])
+        )
+        with self.mock_mail_gateway(), self.enter_registry_test_mode():
+            cron.method_direct_trigger()
+        self.assertEqual(set(self.dunnings.mapped("state")), {"sent"})
+        self.assertFalse(self.dunnings.run_id)
+
     def test_sending_wakes_the_mail_queue(self):
         """The e-mails leave with the mail queue's next run, which the
         sending asks for instead of waiting for its hourly call."""
@@ -109,12 +165,18 @@ class TestDunningQueue(KpulseDunningCommon, MailCommon):
         crons = self.env.ref(QUEUE_CRON) | self.env.ref(QUEUE_CRON + "_2")
         Trigger = self.env["ir.cron.trigger"].sudo()
         before = Trigger.search([("cron_id", "in", crons.ids)])
-        self.dunnings.with_user(self.billing_user).action_send()  # 3 > batch of 2
+        # The engine's own _schedule (the queue_job glue, when installed,
+        # replaces it with jobs).
+        schedule = send_module.KpulseDunningSend._schedule
+        Send = self.env["kpulse.dunning.send"]
+        with patch.object(type(Send), "_schedule", schedule):
+            self.dunnings.with_user(self.billing_user).action_send()  # 3 > batch of 2
         woken = Trigger.search([("cron_id", "in", crons.ids)]) - before
         self.assertEqual(woken.cron_id, crons)
         self.env["ir.config_parameter"].set_param("kpulse_dunning.batch_size", 3)
         self.dunnings.run_id = False
-        self.dunnings.with_user(self.billing_user).action_send()
+        with patch.object(type(Send), "_schedule", schedule):
+            self.dunnings.with_user(self.billing_user).action_send()
         woken = Trigger.search([("cron_id", "in", crons.ids)]) - before - woken
         self.assertEqual(woken.cron_id, crons[:1])
         # Both crons serve the same queue with the same code.

@@ -18,9 +18,17 @@ class KpulseDunningSend(models.AbstractModel):
     @api.model
     def _schedule(self, run):
         batch_size = self._batch_size()
-        ids = run.sudo().dunning_ids.ids
-        for start in range(0, len(ids), batch_size):
-            batch_ids = ids[start : start + batch_size]
+        # A job runs in an HTTP worker, under limit_time_real and
+        # limit_time_cpu: each holds what the engine estimates it can do
+        # within its share of them (invoice PDFs to render cost most).
+        budget = self._job_time_budget()
+        dunnings = run.sudo().dunning_ids
+        start = 0
+        while start < len(dunnings):
+            chunk = dunnings[start : start + batch_size]
+            if budget:
+                chunk = chunk[: self._fitting_count(chunk, budget)]
+            batch_ids = chunk.ids
             self.sudo().with_delay(
                 channel=CHANNEL,
                 identity_key=identity_exact,
@@ -31,6 +39,7 @@ class KpulseDunningSend(models.AbstractModel):
                     last=start + len(batch_ids),
                 ),
             )._job_process_batch(run.id, batch_ids)
+            start += len(batch_ids)
 
     @api.model
     def _job_process_batch(self, run_id, dunning_ids):

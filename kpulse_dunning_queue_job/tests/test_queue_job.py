@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from freezegun import freeze_time
 
 from odoo.tests import tagged
@@ -47,6 +49,23 @@ class TestQueueJobPath(KpulseDunningCommon, MailCommon):
         self.assertFalse(self.dunnings.run_id)
         self.assertEqual(run.state, "done")
         self.assertEqual(run.sent_count, 3)
+
+    def test_jobs_fit_in_the_worker_limits(self):
+        """A job runs in an HTTP worker: with invoice PDFs to render (1.45 s
+        each by the first estimate) and 2 s of budget, each job holds one
+        reminder instead of a batch of two."""
+        self.template_1.attach_invoice = True
+        Send = self.env["kpulse.dunning.send"]
+        with (
+            trap_jobs() as trap,
+            patch.object(type(Send), "_job_time_budget", return_value=2.0),
+        ):
+            self.dunnings.with_user(self.billing_user).action_send()
+            trap.assert_jobs_count(3)
+            for dunning in self.dunnings:
+                trap.assert_enqueued_job(
+                    Send._job_process_batch, args=(dunning.run_id.id, dunning.ids)
+                )
 
     def test_same_batch_twice_is_one_job(self):
         """identity_key: queuing the same batch again adds no job."""

@@ -31,6 +31,9 @@ JOB_TIME_SHARE = 0.4
 # invoice PDF to render (one wkhtmltopdf call, which waits report.print_delay).
 SECONDS_PER_REMINDER = 0.15
 SECONDS_PER_INVOICE_PDF = 1.3
+# A job's first batch is small: a loaded server can be several times slower
+# than the estimates, and the job only knows its own pace after one batch.
+FIRST_BATCH_SIZE = 10
 # Every scheduled action serving the queue (see data/ir_cron_data.xml).
 QUEUE_CRONS = (QUEUE_CRON, "kpulse_dunning.ir_cron_kpulse_dunning_queue_2")
 
@@ -451,7 +454,7 @@ class KpulseDunningSend(models.AbstractModel):
         # limits (see JOB_TIME_SHARE); what is left goes to the next job,
         # which Odoo runs at once.
         deadline = self._job_deadline()
-        scale = 1.0
+        scale = None  # the measured pace: actual / estimated time
         while True:
             pending = Dunning.search([("run_id", "!=", False)], order="run_id, id")
             size = batch_size
@@ -460,7 +463,9 @@ class KpulseDunningSend(models.AbstractModel):
                 if left <= 0:
                     IrCron._commit_progress(remaining=len(pending))
                     return
-                size = self._fitting_count(pending[:batch_size], left, scale)
+                if scale is None:
+                    size = min(batch_size, FIRST_BATCH_SIZE)
+                size = self._fitting_count(pending[:size], left, scale or 1.0)
             try:
                 batch = pending.try_lock_for_update(limit=size)
             except psycopg2.errors.SerializationFailure:

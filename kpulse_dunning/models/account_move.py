@@ -473,9 +473,7 @@ class AccountMove(models.Model):
         if partner.kpulse_penalty_excluded:
             return self.env._("customer excluded from late-payment penalties")
         if self in claims:
-            return self.env._(
-                "already claimed in %(claim)s", claim=claims[self].name
-            )
+            return self.env._("already claimed in %(claim)s", claim=claims[self].name)
         if self.id not in late_ids:
             return self.env._("paid on time")
         if not self.filtered_domain(self._kpulse_paid_late_domain(custom=False)):

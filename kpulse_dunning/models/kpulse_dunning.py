@@ -106,9 +106,7 @@ class KpulseDunning(models.Model):
         help="Customer invoice of the penalties and indemnities this "
         "late-payment claim claims.",
     )
-    claim_invoice_enabled = fields.Boolean(
-        related="company_id.kpulse_claim_invoice"
-    )
+    claim_invoice_enabled = fields.Boolean(related="company_id.kpulse_claim_invoice")
     line_ids = fields.One2many("kpulse.dunning.line", "dunning_id", string="Invoices")
     penalty_warning = fields.Char(
         compute="_compute_penalty_warning",

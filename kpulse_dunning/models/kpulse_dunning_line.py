@@ -127,7 +127,9 @@ class KpulseDunningLine(models.Model):
     def _compute_days_overdue(self):
         for line in self:
             if line.invoice_date_due and line.date_paid:
-                line.days_overdue = max((line.date_paid - line.invoice_date_due).days, 0)
+                line.days_overdue = max(
+                    (line.date_paid - line.invoice_date_due).days, 0
+                )
             elif line.invoice_date_due and line.dunning_id.date:
                 line.days_overdue = max(
                     (line.dunning_id.date - line.invoice_date_due).days, 0

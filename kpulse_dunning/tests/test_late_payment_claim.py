@@ -126,7 +126,8 @@ class TestLatePaymentClaim(LatePaymentClaimCommon):
         self._pay_on(invoice, 600.0, date(2026, 5, 16))
         claim = invoice._kpulse_create_late_payment_claims()
         self.assertEqual(
-            [(p.date_from, p.date_to, p.base_amount, p.amount) for p in claim.penalty_ids],
+            [(p.date_from, p.date_to, p.base_amount, p.amount)
+             for p in claim.penalty_ids],
             [
                 (date(2026, 4, 17), date(2026, 4, 26), 1000.0, 3.33),
                 (date(2026, 4, 27), date(2026, 5, 16), 600.0, 3.99),
@@ -401,9 +402,11 @@ class TestLatePaymentClaimInvoice(LatePaymentClaimCommon):
         other = self.setup_other_company(name="KPulse Other")["company"]
         self.company.kpulse_claim_invoice = True
         claim = self._paid_late()._kpulse_create_late_payment_claims()
-        move = claim.with_context(
-            allowed_company_ids=[other.id, self.company.id]
-        ).with_company(other)._create_claim_invoices()
+        move = (
+            claim.with_context(allowed_company_ids=[other.id, self.company.id])
+            .with_company(other)
+            ._create_claim_invoices()
+        )
         self.assertEqual(move.company_id, self.company)
         self.assertEqual(move.journal_id.company_id, self.company)
 

@@ -835,8 +835,10 @@ class KpulseDunning(models.Model):
         return self.claim_move_id
 
     def _prepare_claim_invoice_vals(self):
-        """Values of the draft customer invoice of this claim's charges."""
+        """Values of the draft customer invoice of this claim's charges,
+        its lines labelled in the customer's language."""
         self.ensure_one()
+        env = self.with_context(lang=self.partner_id.lang or self.env.lang).env
         product = self.company_id._kpulse_claim_product()
         lines = []
         for line in self.line_ids:
@@ -846,12 +848,12 @@ class KpulseDunning(models.Model):
                     Command.create(
                         {
                             "product_id": product.id,
-                            "name": self.env._(
+                            "name": env._(
                                 "Late-payment penalties on %(invoice)s (due "
                                 "%(due)s, paid %(paid)s)",
                                 invoice=invoice,
-                                due=format_date(self.env, line.invoice_date_due),
-                                paid=format_date(self.env, line.date_paid),
+                                due=format_date(env, line.invoice_date_due),
+                                paid=format_date(env, line.date_paid),
                             ),
                             "quantity": 1,
                             "price_unit": line.penalty_amount,
@@ -863,7 +865,7 @@ class KpulseDunning(models.Model):
                     Command.create(
                         {
                             "product_id": product.id,
-                            "name": self.env._(
+                            "name": env._(
                                 "Fixed indemnity for recovery costs on %(invoice)s",
                                 invoice=invoice,
                             ),

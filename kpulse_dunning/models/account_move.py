@@ -276,7 +276,9 @@ class AccountMove(models.Model):
     def _kpulse_late_payment_sql(self):
         """Ids of the customer invoices with a payment (or credit note)
         reconciled with one of their instalments after its due date: the
-        dates the day-by-day accrual uses (see ``_receivable_instalments``)."""
+        dates the day-by-day accrual uses (see ``_receivable_instalments``).
+        Exchange-difference entries settle no amount in the invoice currency
+        (``debit_amount_currency`` 0): they do not make an invoice late."""
         return SQL(
             """
             SELECT line.move_id
@@ -289,6 +291,7 @@ class AccountMove(models.Model):
              WHERE move.move_type = 'out_invoice'
                AND line.display_type = 'payment_term'
                AND line.amount_currency > 0
+               AND partial.debit_amount_currency > 0
                AND counterpart.date
                    > COALESCE(line.date_maturity, move.invoice_date_due)
             """
@@ -300,7 +303,7 @@ class AccountMove(models.Model):
             ["move_id", "display_type", "date_maturity", "amount_currency", "date"]
         )
         self.env["account.partial.reconcile"].flush_model(
-            ["debit_move_id", "credit_move_id"]
+            ["debit_move_id", "credit_move_id", "debit_amount_currency"]
         )
         self.flush_model(["move_type", "invoice_date_due"])
 

@@ -16,6 +16,7 @@
         "data/kpulse_dunning_rate_data.xml",
         "data/kpulse_dunning_legal_rate_data.xml",
         "data/kpulse_dunning_template_data.xml",
+        "data/kpulse_dunning_claim_data.xml",
         "data/ir_cron_data.xml",
         "report/kpulse_dunning_reports.xml",
         "report/kpulse_dunning_templates.xml",

@@ -2,7 +2,9 @@ from datetime import timedelta
 
 from odoo import api, fields, models
 from odoo.exceptions import AccessError, LockError, UserError
+from odoo.fields import Command
 from odoo.tools import SQL
+from odoo.tools.misc import format_date
 
 from ..report.kpulse_dunning_letter import LETTER_REPORT
 
@@ -69,7 +71,7 @@ class KpulseDunning(models.Model):
     template_id = fields.Many2one(
         "kpulse.dunning.template",
         string="Template",
-        domain="[('level_id', '=', level_id)]",
+        domain="[('level_id', '=', level_id), ('claim_type', '=', claim_type)]",
         ondelete="restrict",
         check_company=True,
     )
@@ -87,6 +89,28 @@ class KpulseDunning(models.Model):
         index=True,
         copy=False,
     )
+    claim_type = fields.Selection(
+        [("reminder", "Reminder"), ("late_payment", "Late-payment claim")],
+        string="Kind",
+        default="reminder",
+        required=True,
+        readonly=True,
+        index=True,
+        help="Reminder: asks for invoices still due. Late-payment claim: asks "
+        "for the penalties and fixed indemnities earned by invoices paid late.",
+    )
+    claim_move_id = fields.Many2one(
+        "account.move",
+        string="Charges Invoice",
+        readonly=True,
+        copy=False,
+        index="btree_not_null",
+        ondelete="set null",
+        check_company=True,
+        help="Customer invoice of the penalties and indemnities this "
+        "late-payment claim claims.",
+    )
+    claim_invoice_enabled = fields.Boolean(related="company_id.kpulse_claim_invoice")
     line_ids = fields.One2many("kpulse.dunning.line", "dunning_id", string="Invoices")
     penalty_warning = fields.Char(
         compute="_compute_penalty_warning",
@@ -195,14 +219,20 @@ class KpulseDunning(models.Model):
             dunning.amount_claimed = dunning.amount_residual + penalties + indemnities
 
     @api.depends(
-        "line_ids.invoice_date_due", "penalty_date", "date", "state", "company_id"
+        "line_ids.invoice_date_due",
+        "penalty_date",
+        "date",
+        "state",
+        "company_id",
+        "currency_id",
+        "indemnity_total",
     )
     def _compute_penalty_warning(self):
         Rate = self.env["kpulse.dunning.rate"]
         for dunning in self:
             company = dunning.company_id
             dues = [d for d in dunning.line_ids.mapped("invoice_date_due") if d]
-            dunning.penalty_warning = (
+            warnings = [
                 dunning.state in SENDABLE_STATES
                 and company.kpulse_penalty_apply
                 and company.kpulse_penalty_rate_mode == "reference"
@@ -210,8 +240,12 @@ class KpulseDunning(models.Model):
                 and Rate._missing_rates_warning(
                     min(dues) + timedelta(days=1),
                     dunning.penalty_date or dunning.date,
-                )
-            ) or False
+                ),
+                dunning.state in SENDABLE_STATES
+                and dunning.indemnity_total
+                and company._kpulse_indemnity_rate_warning(dunning.currency_id),
+            ]
+            dunning.penalty_warning = "\n".join(w for w in warnings if w) or False
 
     @api.depends("line_ids.penalty_ids")
     def _compute_penalty_ids(self):
@@ -254,8 +288,17 @@ class KpulseDunning(models.Model):
         return super().create(vals_list)
 
     @api.model
-    def _prepare_vals(self, moves, template, level=None, penalties=None, user=None):
-        """Values of a reminder for ``moves`` (one customer, one currency).
+    def _prepare_vals(
+        self,
+        moves,
+        template,
+        level=None,
+        penalties=None,
+        user=None,
+        claim_type="reminder",
+    ):
+        """Values of a reminder for ``moves`` (one customer, one currency),
+        or of a late-payment claim with ``claim_type="late_payment"``.
 
         The lines' stored computed values are given too: computing them
         afterwards costs more than the reminder itself in a batch. The
@@ -264,7 +307,7 @@ class KpulseDunning(models.Model):
         partner = moves.commercial_partner_id
         today = fields.Date.context_today(self)
         line_commands = self.env["kpulse.dunning.line"]._prepare_lines(
-            moves, today, penalties
+            moves, today, penalties, claim=claim_type == "late_payment"
         )
         return {
             "partner_id": partner.id,
@@ -275,6 +318,7 @@ class KpulseDunning(models.Model):
             "template_id": template.id,
             "user_id": (user or self.env.user).id,
             "state": "draft",
+            "claim_type": claim_type,
             "date": today,
             "penalty_date": today,
             "line_ids": line_commands,
@@ -404,7 +448,13 @@ class KpulseDunning(models.Model):
             return
         date = date or fields.Date.context_today(self)
         lines = self.line_ids
-        values = lines.move_id._kpulse_penalty_values(date)
+        values = {}
+        for claim_type, dunnings in self.grouped("claim_type").items():
+            values.update(
+                dunnings.line_ids.move_id._kpulse_penalty_values(
+                    date, claim=claim_type == "late_payment"
+                )
+            )
         Line = self.env["kpulse.dunning.line"]
         lines.penalty_ids.unlink()
         self.env["kpulse.dunning.penalty"].create(
@@ -416,8 +466,12 @@ class KpulseDunning(models.Model):
         )
         self.penalty_date = date
         for line in lines:
-            line_values = Line._penalty_line_values(values[line.move_id.id])
+            line_values = Line._penalty_line_values(
+                values[line.move_id.id], line.invoice_date_due
+            )
             del line_values["penalty_ids"]
+            if line.dunning_id.claim_type != "late_payment":
+                del line_values["date_paid"]
             line.update(line_values)
         for name in ("penalty_amount", "indemnity_amount", "penalty_rate"):
             self.env.remove_to_compute(Line._fields[name], lines)
@@ -646,6 +700,32 @@ class KpulseDunning(models.Model):
         action["context"] = {"create": False}
         return action
 
+    def action_open_claim_move(self):
+        self.ensure_one()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type"
+        )
+        action.update(
+            {"views": [(False, "form")], "view_mode": "form"},
+            res_id=self.claim_move_id.id,
+        )
+        return action
+
+    def action_create_claim_invoice(self):
+        """Invoice the charges of these late-payment claims (one draft
+        customer invoice each) and open them."""
+        moves = self._create_claim_invoices()
+        action = self.env["ir.actions.act_window"]._for_xml_id(
+            "account.action_move_out_invoice_type"
+        )
+        if len(moves) == 1:
+            action.update(
+                {"views": [(False, "form")], "view_mode": "form", "res_id": moves.id}
+            )
+        else:
+            action["domain"] = [("id", "in", moves.ids)]
+        return action
+
     def action_open_templates(self):
         return self.env["ir.actions.act_window"]._for_xml_id(
             "kpulse_dunning.kpulse_dunning_template_action"
@@ -678,16 +758,22 @@ class KpulseDunning(models.Model):
         settled_ids = set(
             self.line_ids.move_id.filtered(lambda move: move._kpulse_is_settled()).ids
         )
+        # A late-payment claim is made of paid invoices: their payment does
+        # not settle it.
         settled = self.filtered(
-            lambda d: all(line.move_id.id in settled_ids for line in d.line_ids)
+            lambda d: d.claim_type == "reminder"
+            and all(line.move_id.id in settled_ids for line in d.line_ids)
         )
         return settled, settled_ids
 
     def _drop_settled_lines(self):
         """Remove invoices paid since creation; return the reminders left empty."""
-        settled = self.line_ids.filtered(lambda line: line.move_id._kpulse_is_settled())
+        reminders = self.filtered(lambda d: d.claim_type == "reminder")
+        settled = reminders.line_ids.filtered(
+            lambda line: line.move_id._kpulse_is_settled()
+        )
         settled.unlink()
-        emptied = self.filtered(lambda d: not d.line_ids)
+        emptied = reminders.filtered(lambda d: not d.line_ids)
         emptied.write({"state": "paid", "failure_reason": False})
         return emptied
 
@@ -700,6 +786,116 @@ class KpulseDunning(models.Model):
     def _letter_filename(self):
         self.ensure_one()
         return "{}.pdf".format(self.name.replace("/", "_"))
+
+    # === BUSINESS METHODS: LATE-PAYMENT CLAIMS === #
+
+    def _create_claim_invoices(self):
+        """Create, for each late-payment claim without one, a draft customer
+        invoice of its penalties and indemnities (one line of each per
+        claimed invoice, with the company's charges product); return the
+        invoices of all these claims. A claim invoiced already keeps its
+        invoice: nothing is created twice.
+
+        Draft: the accountant checks and posts it (taxes, journal, a
+        customer who paid the charges meanwhile); nothing reaches the
+        ledger by a click on a reminder.
+        """
+        self._check_can_send()
+        if not self:
+            raise UserError(self.env._("Select at least one late-payment claim."))
+        self._lock_for_action()
+        refusals = {}
+        for claim in self:
+            company = claim.company_id
+            if claim.claim_type != "late_payment":
+                refusals[claim] = self.env._("not a late-payment claim")
+            elif claim.state == "cancel":
+                refusals[claim] = self.env._("cancelled")
+            elif claim.claim_move_id:
+                continue
+            elif not company.kpulse_claim_invoice:
+                refusals[claim] = self.env._(
+                    "%(company)s does not invoice late-payment charges "
+                    "(Settings > Reminders)",
+                    company=company.name,
+                )
+            elif not company._kpulse_claim_product():
+                refusals[claim] = self.env._(
+                    "no late-payment charges product set for %(company)s",
+                    company=company.name,
+                )
+            elif claim.currency_id.is_zero(claim.penalty_total + claim.indemnity_total):
+                refusals[claim] = self.env._("nothing to invoice")
+        if refusals:
+            raise UserError(
+                self._refusals_message(
+                    self.env._("These claims cannot be invoiced:"), refusals
+                )
+            )
+        to_invoice = self.filtered(lambda claim: not claim.claim_move_id)
+        Move = self.env["account.move"]
+        for company, claims in to_invoice.grouped("company_id").items():
+            moves = Move.with_company(company).create(
+                [claim._prepare_claim_invoice_vals() for claim in claims]
+            )
+            for claim, move in zip(claims, moves, strict=True):
+                claim.claim_move_id = move
+                claim.message_post(
+                    body=self.env._(
+                        "Late-payment charges invoiced in %(invoice)s.",
+                        invoice=move._get_html_link(),
+                    )
+                )
+        return self.claim_move_id
+
+    def _prepare_claim_invoice_vals(self):
+        """Values of the draft customer invoice of this claim's charges,
+        its lines labelled in the customer's language."""
+        self.ensure_one()
+        env = self.with_context(lang=self.partner_id.lang or self.env.lang).env
+        product = self.company_id._kpulse_claim_product()
+        lines = []
+        for line in self.line_ids:
+            invoice = line.move_id.name
+            if not line.currency_id.is_zero(line.penalty_amount):
+                lines.append(
+                    Command.create(
+                        {
+                            "product_id": product.id,
+                            "name": env._(
+                                "Late-payment penalties on %(invoice)s (due "
+                                "%(due)s, paid %(paid)s)",
+                                invoice=invoice,
+                                due=format_date(env, line.invoice_date_due),
+                                paid=format_date(env, line.date_paid),
+                            ),
+                            "quantity": 1,
+                            "price_unit": line.penalty_amount,
+                        }
+                    )
+                )
+            if not line.currency_id.is_zero(line.indemnity_amount):
+                lines.append(
+                    Command.create(
+                        {
+                            "product_id": product.id,
+                            "name": env._(
+                                "Fixed indemnity for recovery costs on %(invoice)s",
+                                invoice=invoice,
+                            ),
+                            "quantity": 1,
+                            "price_unit": line.indemnity_amount,
+                        }
+                    )
+                )
+        return {
+            "move_type": "out_invoice",
+            "company_id": self.company_id.id,
+            "partner_id": self.partner_id.id,
+            "currency_id": self.currency_id.id,
+            "invoice_origin": self.name,
+            "invoice_line_ids": lines,
+        }
 
     # === BUSINESS METHODS: ESCALATE === #
 
@@ -727,6 +923,11 @@ class KpulseDunning(models.Model):
         for dunning in self:
             if dunning.state == "cancel":
                 refusals[dunning] = self.env._("cancelled")
+            elif dunning.claim_type == "late_payment":
+                refusals[dunning] = self.env._(
+                    "a late-payment claim is not escalated: its invoices are "
+                    "paid; send it again or invoice its charges"
+                )
             elif dunning.state == "paid":
                 refusals[dunning] = self.env._("its invoices are paid")
             elif dunning.escalated_id:

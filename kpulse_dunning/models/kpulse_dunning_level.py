@@ -185,10 +185,12 @@ class KpulseDunningLevel(models.Model):
         )
 
     def _get_default_template(self, company):
-        """The first active template of this level usable by ``company``."""
+        """The first active reminder template of this level usable by
+        ``company`` (late-payment claim templates are left out)."""
         self.ensure_one()
         return self.template_ids.filtered(
             lambda template: template.active
+            and template.claim_type == "reminder"
             and template.company_id in (company, company.browse())
         )[:1]
 

@@ -46,11 +46,18 @@ class KpulseDunningLine(models.Model):
         string="Amount Due Now", related="move_id.amount_residual", compute_sudo=False
     )
     invoice_date_due = fields.Date(string="Due Date", readonly=True)
+    date_paid = fields.Date(
+        string="Paid On",
+        readonly=True,
+        help="Late-payment claims: the last day the invoice was late, that "
+        "of its last late payment.",
+    )
     days_overdue = fields.Integer(
         string="Days Late",
         compute="_compute_days_overdue",
         store=True,
-        help="Days between the due date and the reminder date.",
+        help="Days between the due date and the reminder date (for a "
+        "late-payment claim, the payment date).",
     )
     # Floats, not Monetary: the amounts are rounded in the invoice currency
     # when computed, and Monetary's per-record rounding doubles the cost of
@@ -93,25 +100,38 @@ class KpulseDunningLine(models.Model):
         for line in self:
             line.currency_id = line.move_id.currency_id
 
-    @api.depends("move_id", "dunning_id.date")
+    @api.depends("move_id", "dunning_id.date", "dunning_id.claim_type")
     def _compute_penalties(self):
         # Batches give these values (and the periods) at creation; this serves
         # lines added one by one. Payments do not change them: they are as at
         # the reminder's penalty date, until it is sent (_refresh_claim).
-        for date, lines in self.grouped(
-            lambda line: line.dunning_id.penalty_date or line.dunning_id.date
+        for (date, claim_type), lines in self.grouped(
+            lambda line: (
+                line.dunning_id.penalty_date or line.dunning_id.date,
+                line.dunning_id.claim_type,
+            )
         ).items():
-            values = lines.move_id._kpulse_penalty_values(date) if date else {}
+            values = (
+                lines.move_id._kpulse_penalty_values(
+                    date, claim=claim_type == "late_payment"
+                )
+                if date
+                else {}
+            )
             for line in lines:
                 line_values = values.get(line.move_id.id, {})
                 line.penalty_amount = line_values.get("penalty_amount", 0.0)
                 line.indemnity_amount = line_values.get("indemnity_amount", 0.0)
                 line.penalty_rate = line_values.get("penalty_rate", 0.0)
 
-    @api.depends("invoice_date_due", "dunning_id.date")
+    @api.depends("invoice_date_due", "dunning_id.date", "date_paid")
     def _compute_days_overdue(self):
         for line in self:
-            if line.invoice_date_due and line.dunning_id.date:
+            if line.invoice_date_due and line.date_paid:
+                line.days_overdue = max(
+                    (line.date_paid - line.invoice_date_due).days, 0
+                )
+            elif line.invoice_date_due and line.dunning_id.date:
                 line.days_overdue = max(
                     (line.dunning_id.date - line.invoice_date_due).days, 0
                 )
@@ -119,37 +139,52 @@ class KpulseDunningLine(models.Model):
                 line.days_overdue = 0
 
     @api.model
-    def _prepare_lines(self, moves, date, penalties=None):
+    def _prepare_lines(self, moves, date, penalties=None, claim=False):
         """Commands creating one line per invoice, with its balance and its
         late-payment penalty on ``date``.
 
         :param dict penalties: ``_kpulse_penalty_values`` of a larger batch,
             so that a batch of reminders computes them once.
+        :param bool claim: lines of a late-payment claim: their days late
+            run to the last late payment (``date_paid``).
         """
         if penalties is None:
-            penalties = moves._kpulse_penalty_values(date)
-        return [
-            Command.create(
-                {
-                    "move_id": move.id,
-                    "currency_id": move.currency_id.id,
-                    "amount_residual": move.amount_residual,
-                    "invoice_date_due": move.invoice_date_due,
-                    "days_overdue": max((date - move.invoice_date_due).days, 0)
-                    if move.invoice_date_due
-                    else 0,
-                    **self._penalty_line_values(penalties[move.id]),
-                }
+            penalties = moves._kpulse_penalty_values(date, claim=claim)
+        commands = []
+        for move in moves:
+            due = move.invoice_date_due
+            values = self._penalty_line_values(penalties[move.id], due)
+            if not claim:
+                del values["date_paid"]
+            last_day = values.get("date_paid") or date
+            commands.append(
+                Command.create(
+                    {
+                        "move_id": move.id,
+                        "currency_id": move.currency_id.id,
+                        "amount_residual": move.amount_residual,
+                        "invoice_date_due": due,
+                        "days_overdue": max((last_day - due).days, 0) if due else 0,
+                        **values,
+                    }
+                )
             )
-            for move in moves
-        ]
+        return commands
 
     @api.model
-    def _penalty_line_values(self, values):
-        """Line values of one invoice's ``_kpulse_penalty_values``."""
+    def _penalty_line_values(self, values, due=None):
+        """Line values of one invoice's ``_kpulse_penalty_values``.
+
+        ``date_paid`` is the last late day of its periods: for an invoice
+        paid late, the day of its last late payment (or ``due``).
+        """
         return {
             "penalty_amount": values["penalty_amount"],
             "indemnity_amount": values["indemnity_amount"],
             "penalty_rate": values["penalty_rate"],
             "penalty_ids": [Command.create(period) for period in values["periods"]],
+            "date_paid": max(
+                (period["date_to"] for period in values["periods"]), default=due
+            )
+            or False,
         }

@@ -74,6 +74,14 @@ class KpulseDunningTemplate(models.Model):
         default=True,
         help="Attach the PDF of each invoice concerned to the e-mail.",
     )
+    claim_type = fields.Selection(
+        [("reminder", "Reminder"), ("late_payment", "Late-payment claim")],
+        string="Kind",
+        default="reminder",
+        required=True,
+        help="Reminder templates are proposed for invoices still due; "
+        "late-payment claim templates for the claims of invoices paid late.",
+    )
     dunning_count = fields.Integer(compute="_compute_dunning_count")
 
     # === COMPUTE METHODS === #
@@ -89,6 +97,19 @@ class KpulseDunningTemplate(models.Model):
         )
         for template in self:
             template.dunning_count = counts.get(template, 0)
+
+    @api.model
+    def _get_claim_template(self, company):
+        """The first active late-payment claim template usable by ``company``
+        (its own before the shared ones)."""
+        return self.search(
+            [
+                ("claim_type", "=", "late_payment"),
+                ("company_id", "in", [False, company.id]),
+            ],
+            order="company_id, sequence, id",
+            limit=1,
+        )
 
     # === RENDERING === #
 

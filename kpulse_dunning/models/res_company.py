@@ -72,10 +72,81 @@ class ResCompany(models.Model):
         help="The euro: the law sets the fixed indemnity in euros.",
     )
 
+    kpulse_claim_invoice = fields.Boolean(
+        string="Invoice late-payment charges",
+        help="Late-payment claims get a Create Invoice button: a draft "
+        "customer invoice of their penalties and fixed indemnities.",
+    )
+    kpulse_claim_product_id = fields.Many2one(
+        "product.product",
+        string="Late-payment charges product",
+        default=lambda self: self.env.ref(
+            "kpulse_dunning.product_late_payment_charges", raise_if_not_found=False
+        ),
+        check_company=True,
+        help="Product of the invoice lines of penalties and indemnities "
+        "(its income account and taxes are used).",
+    )
+
     # === COMPUTE METHODS === #
 
     def _compute_kpulse_indemnity_currency_id(self):
         self.kpulse_indemnity_currency_id = self.env.ref("base.EUR")
+
+    # === BUSINESS METHODS === #
+
+    def _kpulse_indemnity_rate_warning(self, currency):
+        """A warning when this company has no rate to convert the fixed
+        indemnity from euros into ``currency`` (Odoo then converts 1:1), or
+        False."""
+        self.ensure_one()
+        euro = self.kpulse_indemnity_currency_id
+        if not currency or currency == euro:
+            return False
+        needed = (euro | currency) - self.currency_id
+        # Rates of the company's root company or shared ones: those Odoo's
+        # conversion reads (res.currency._get_rates). sudo: only whether a
+        # rate exists is used, to warn; the conversion itself reads them.
+        with_rates = (
+            self.env["res.currency.rate"]
+            .sudo()
+            ._read_group(
+                [
+                    ("currency_id", "in", needed.ids),
+                    ("company_id", "in", [False, self.root_id.id]),
+                ],
+                ["currency_id"],
+            )
+        )
+        missing = needed - self.env["res.currency"].union(
+            *(rated for (rated,) in with_rates)
+        )
+        if not missing:
+            return False
+        return self.env._(
+            "No exchange rate for %(currencies)s in %(company)s: the fixed "
+            "indemnity in euros is converted into %(currency)s at 1:1. Add "
+            "the rates in Accounting > Configuration > Currencies.",
+            currencies=", ".join(missing.mapped("name")),
+            company=self.name,
+            currency=currency.name,
+        )
+
+    @api.model
+    def _kpulse_set_default_claim_product(self):
+        """At install: the shipped product for the companies that exist."""
+        product = self.env.ref("kpulse_dunning.product_late_payment_charges")
+        self.search([("kpulse_claim_product_id", "=", False)]).write(
+            {"kpulse_claim_product_id": product.id}
+        )
+
+    def _kpulse_claim_product(self):
+        """The product of late-payment charges invoices: the company's, or
+        the one shipped (companies that existed at install have none set)."""
+        self.ensure_one()
+        return self.kpulse_claim_product_id or self.env.ref(
+            "kpulse_dunning.product_late_payment_charges", raise_if_not_found=False
+        )
 
     # === CONSTRAINT METHODS === #
 

@@ -54,6 +54,12 @@ class ResConfigSettings(models.TransientModel):
     kpulse_indemnity_currency_id = fields.Many2one(
         related="company_id.kpulse_indemnity_currency_id"
     )
+    kpulse_claim_invoice = fields.Boolean(
+        related="company_id.kpulse_claim_invoice", readonly=False
+    )
+    kpulse_claim_product_id = fields.Many2one(
+        related="company_id.kpulse_claim_product_id", readonly=False
+    )
 
     @api.depends("company_id", "kpulse_penalty_apply", "kpulse_penalty_rate_mode")
     def _compute_kpulse_missing_rates_warning(self):

@@ -9,6 +9,7 @@ from . import test_dunning_ui
 from . import test_template_preview
 from . import test_penalties
 from . import test_penalty_breakdown
+from . import test_late_payment_claim
 from . import test_security_templates
 from . import test_security_access
 from . import test_security_actions

@@ -39,6 +39,19 @@ class KpulseDunningCommon(AccountTestInvoicingCommon):
                 "lang": "en_US",
             }
         )
+        # The fixed indemnity is set in euros: an explicit 1:1 rate when the
+        # company keeps its books in another currency, so that amounts stay
+        # round and no "missing exchange rate" warning shows.
+        euro = cls.env.ref("base.EUR")
+        if cls.env.company.currency_id != euro:
+            cls.env["res.currency.rate"].create(
+                {
+                    "name": "2020-01-01",
+                    "rate": 1.0,
+                    "currency_id": euro.id,
+                    "company_id": cls.env.company.id,
+                }
+            )
         cls.billing_user = new_test_user(
             cls.env,
             login="kpulse_billing",

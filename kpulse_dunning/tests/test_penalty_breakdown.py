@@ -387,14 +387,15 @@ class TestPenaltyBreakdown(KpulseDunningCommon):
             self.assertNotIn("8 days", text)
 
     def test_contractual_rate_below_the_legal_floor(self):
-        # Legal rate 2025-H2 (latest shipped): 2.76 %; floor 3 × 2.76 = 8.28 %.
+        # Legal rate 2026-H1 (arrêté of 15 December 2025): 2.62 %;
+        # floor 3 × 2.62 = 7.86 %.
         Settings = self.env["res.config.settings"]
         self.company.write(
-            {"kpulse_penalty_rate_mode": "fixed", "kpulse_penalty_fixed_rate": 8.0}
+            {"kpulse_penalty_rate_mode": "fixed", "kpulse_penalty_fixed_rate": 7.8}
         )
         warning = Settings.create({}).kpulse_penalty_fixed_rate_warning
-        self.assertIn("8.28", warning)
-        self.company.kpulse_penalty_fixed_rate = 8.28
+        self.assertIn("7.86", warning)
+        self.company.kpulse_penalty_fixed_rate = 7.86
         self.assertFalse(Settings.create({}).kpulse_penalty_fixed_rate_warning)
         self.company.kpulse_penalty_rate_mode = "reference"
         self.company.kpulse_penalty_fixed_rate = 1.0

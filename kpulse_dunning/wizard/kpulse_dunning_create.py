@@ -24,6 +24,7 @@ class KpulseDunningCreate(models.TransientModel):
         store=True,
         readonly=False,
         required=True,
+        domain=[("claim_type", "=", "reminder")],
         help="The same template is used for every reminder created.",
     )
     level_id = fields.Many2one(related="template_id.level_id")
@@ -103,6 +104,14 @@ class KpulseDunningCreate(models.TransientModel):
             raise UserError(self.env._("Select at least one invoice to remind."))
         self.move_ids._kpulse_check_can_be_dunned()
         template = self.template_id
+        if template.claim_type != "reminder":
+            raise UserError(
+                self.env._(
+                    "The template “%(template)s” is for late-payment claims: "
+                    "choose a reminder template.",
+                    template=template.name,
+                )
+            )
         other_company = self.move_ids.company_id - template.company_id
         if template.company_id and other_company:
             raise UserError(
@@ -149,6 +158,7 @@ class KpulseDunningCreate(models.TransientModel):
                 [
                     ("move_id", "in", self.move_ids.ids),
                     ("dunning_id.state", "in", OPEN_STATES),
+                    ("dunning_id.claim_type", "=", "reminder"),
                     ("dunning_id.level_id", "=", self.template_id.level_id.id),
                 ]
             )

@@ -461,6 +461,12 @@ class KpulseDunningSend(models.AbstractModel):
             if deadline is not None:
                 left = deadline - time.monotonic()
                 if left <= 0:
+                    # Odoo reschedules a job left "partially done" without
+                    # waking the cron workers, which then sleep up to a
+                    # minute: a trigger wakes one as soon as this commits.
+                    # sudo: the cron's own scheduling, as Odoo does it.
+                    if cron_id := self.env.context.get("cron_id"):
+                        IrCron.sudo().browse(cron_id)._trigger()
                     IrCron._commit_progress(remaining=len(pending))
                     return
                 if scale is None:

@@ -136,8 +136,9 @@ class TestDunningQueue(KpulseDunningCommon, MailCommon):
         self.assertEqual(
             len(self.dunnings.filtered("run_id")), 2, "left for the next job"
         )
-        # Odoo runs the job again at once ("partially done": a trigger for
-        # now), and the next job goes on where this one stopped.
+        # Odoo runs the job again at once ("partially done", and the engine's
+        # own trigger wakes a worker), and the next job goes on where this
+        # one stopped.
         self.assertTrue(
             self.env["ir.cron.trigger"]
             .sudo()

@@ -420,8 +420,14 @@ class AccountMove(models.Model):
         return False
 
     def _kpulse_check_can_be_dunned(self):
+        # The domain once for the batch, in Python (the invoices are those
+        # the user selected, in cache): the reasons are looked for only on
+        # what it refuses, not evaluated invoice by invoice on 10,000.
+        eligible = self.filtered_domain(self._kpulse_can_be_dunned_domain())
         refused = [
-            (move, reason) for move in self if (reason := move._kpulse_refusal_reason())
+            (move, reason)
+            for move in self - eligible
+            if (reason := move._kpulse_refusal_reason())
         ]
         if refused:
             raise UserError(

@@ -247,8 +247,9 @@ def bench_two_workers(env):
     emailed = dict(
         env.execute_query(
             SQL(
-                "SELECT res_id, COUNT(*) FROM mail_message WHERE model = 'kpulse.dunning'"
-                " AND message_type = 'comment' AND id > %s AND res_id IN %s"
+                "SELECT res_id, COUNT(*) FROM mail_message"
+                " WHERE model = 'kpulse.dunning' AND message_type = 'comment'"
+                " AND id > %s AND res_id IN %s"
                 " GROUP BY res_id",
                 messages_before,
                 tuple(dunnings.ids),

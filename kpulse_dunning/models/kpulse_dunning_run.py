@@ -3,6 +3,7 @@ import base64
 from markupsafe import Markup
 
 from odoo import api, fields, models
+from odoo.tools.pdf import merge_pdf
 
 
 class KpulseDunningRun(models.Model):
@@ -135,10 +136,6 @@ class KpulseDunningRun(models.Model):
             {"run_id": self.id, "printed_count": len(dunnings)}
         )
 
-    @api.model
-    def _merge_pdfs(self, pdfs):
-        return self.env["report.kpulse_dunning.report_dunning_letter"]._join_pdfs(pdfs)
-
     # === END OF A RUN === #
 
     @api.model
@@ -181,7 +178,7 @@ class KpulseDunningRun(models.Model):
         )
         if not parts:
             return
-        pdf = self._merge_pdfs([part.raw for part in parts])
+        pdf = merge_pdf([part.raw for part in parts])
         self.pdf_id = self.env["ir.attachment"].create(
             {
                 "name": self.env._("Letters %(date)s.pdf", date=fields.Date.today()),

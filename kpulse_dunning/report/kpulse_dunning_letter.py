@@ -7,7 +7,7 @@ from contextlib import ExitStack
 
 from odoo import api, models, modules, tools
 from odoo.exceptions import UserError
-from odoo.tools.pdf import PdfFileReader, PdfFileWriter
+from odoo.tools.pdf import PdfFileReader, PdfFileWriter, merge_pdf
 
 from odoo.addons.base.models.ir_actions_report import _wkhtml
 
@@ -108,19 +108,7 @@ class ReportKpulseDunningLetter(models.AbstractModel):
         chunks = self._letter_chunks(dunnings, workers)
         jobs = [self._letters_html(chunk, report, None) for chunk in chunks]
         pdfs = self._convert_letters(report, jobs)
-        return pdfs[0] if len(pdfs) == 1 else self._join_pdfs(pdfs)
-
-    @api.model
-    def _join_pdfs(self, pdfs):
-        """One PDF with the pages of ``pdfs``, in order."""
-        writer = PdfFileWriter()
-        for pdf in pdfs:
-            reader = PdfFileReader(io.BytesIO(pdf))
-            for page in range(reader.numPages):
-                writer.addPage(reader.getPage(page))
-        stream = io.BytesIO()
-        writer.write(stream)
-        return stream.getvalue()
+        return pdfs[0] if len(pdfs) == 1 else merge_pdf(pdfs)
 
     @api.model
     def _letter_chunks(self, dunnings, workers):

@@ -4,6 +4,7 @@ from odoo import Command
 from odoo.tests import new_test_user
 
 from odoo.addons.account.tests.common import AccountTestInvoicingCommon
+from odoo.addons.mail.tests.common import MailCommon
 
 TODAY = date(2026, 6, 15)
 
@@ -107,4 +108,26 @@ class KpulseDunningCommon(AccountTestInvoicingCommon):
                 {"amount": amount or invoice.amount_residual, "payment_date": TODAY}
             )
             ._create_payments()
+        )
+
+
+class KpulseQueueCommon(KpulseDunningCommon, MailCommon):
+    """Three reminders with an immediate limit and a batch of two: a Send on
+    all of them is queued, in two batches (the engine's tests and those of
+    its queue_job glue)."""
+
+    @classmethod
+    def default_env_context(cls):
+        return {}
+
+    @classmethod
+    def setUpClass(cls):
+        super().setUpClass()
+        Param = cls.env["ir.config_parameter"]
+        Param.set_param("kpulse_dunning.immediate_limit", 2)
+        Param.set_param("kpulse_dunning.batch_size", 2)
+        cls.dunnings = cls._create_dunnings(
+            cls._overdue_invoice(10)
+            | cls._overdue_invoice(11)
+            | cls._overdue_invoice(12, partner=cls.customer_2)
         )

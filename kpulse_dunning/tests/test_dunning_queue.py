@@ -15,32 +15,15 @@ from odoo.tools import config
 from odoo.tools.pdf import PdfFileReader
 
 from odoo.addons.kpulse_dunning.models import kpulse_dunning_send as send_module
-from odoo.addons.mail.tests.common import MailCommon
 
-from .common import TODAY, KpulseDunningCommon
+from .common import TODAY, KpulseQueueCommon
 
 QUEUE_CRON = "kpulse_dunning.ir_cron_kpulse_dunning_queue"
 
 
 @tagged("post_install", "-at_install")
 @freeze_time(TODAY)
-class TestDunningQueue(KpulseDunningCommon, MailCommon):
-    @classmethod
-    def default_env_context(cls):
-        return {}
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        Param = cls.env["ir.config_parameter"]
-        Param.set_param("kpulse_dunning.immediate_limit", 2)
-        Param.set_param("kpulse_dunning.batch_size", 2)
-        cls.dunnings = cls._create_dunnings(
-            cls._overdue_invoice(10)
-            | cls._overdue_invoice(11)
-            | cls._overdue_invoice(12, partner=cls.customer_2)
-        )
-
+class TestDunningQueue(KpulseQueueCommon):
     def _notification_of(self, run):
         # sudo: an inbox notification is readable by its recipient only.
         return (

@@ -4,30 +4,13 @@ from freezegun import freeze_time
 
 from odoo.tests import tagged
 
-from odoo.addons.kpulse_dunning.tests.common import TODAY, KpulseDunningCommon
-from odoo.addons.mail.tests.common import MailCommon
+from odoo.addons.kpulse_dunning.tests.common import TODAY, KpulseQueueCommon
 from odoo.addons.queue_job.tests.common import trap_jobs
 
 
 @tagged("post_install", "-at_install")
 @freeze_time(TODAY)
-class TestQueueJobPath(KpulseDunningCommon, MailCommon):
-    @classmethod
-    def default_env_context(cls):
-        return {}
-
-    @classmethod
-    def setUpClass(cls):
-        super().setUpClass()
-        Param = cls.env["ir.config_parameter"]
-        Param.set_param("kpulse_dunning.immediate_limit", 2)
-        Param.set_param("kpulse_dunning.batch_size", 2)
-        cls.dunnings = cls._create_dunnings(
-            cls._overdue_invoice(10)
-            | cls._overdue_invoice(11)
-            | cls._overdue_invoice(12, partner=cls.customer_2)
-        )
-
+class TestQueueJobPath(KpulseQueueCommon):
     def test_send_runs_as_queue_jobs(self):
         Send = self.env["kpulse.dunning.send"]
         with trap_jobs() as trap, self.mock_mail_gateway():

@@ -301,8 +301,8 @@ class KpulseDunning(models.Model):
         or of a late-payment claim with ``claim_type="late_payment"``.
 
         The lines' stored computed values are given too: computing them
-        afterwards costs more than the reminder itself in a batch. The
-        amounts are left to their computes, or to ``_write_batch_amounts``.
+        afterwards costs more than the reminder itself in a batch.
+        ``_create_batch`` derives the reminder's totals from them.
         """
         partner = moves.commercial_partner_id
         today = fields.Date.context_today(self)
@@ -339,51 +339,35 @@ class KpulseDunning(models.Model):
 
     @api.model
     def _create_batch_values(self, vals_list):
-        """Create many reminders at once, for the wizard and escalation.
+        """Create many reminders at once, for the wizard, escalation and
+        automatic runs.
 
         Per-record chatter work (creation log, tracking, auto-subscription)
         would dominate a batch of thousands. The sender becomes a follower
         when the reminder is sent, so customers' replies still reach someone.
+        The reminders go through the ORM (references, defaults, access and
+        company checks); their lines and penalty periods, three times as many
+        records whose every value is already computed, are inserted flat by
+        ``kpulse.dunning.line._insert_batch``.
         """
-        # Lines are created in one flat batch: cheaper than one2many commands.
-        line_commands = [vals.pop("line_ids", []) for vals in vals_list]
-        dunnings = self.with_context(tracking_disable=True).create(vals_list)
-        Line = self.env["kpulse.dunning.line"]
-        line_vals_list = [
-            dict(command[2], dunning_id=dunning.id)
-            for dunning, commands in zip(dunnings, line_commands, strict=True)
-            for command in commands
+        line_values = [
+            [command[2] for command in vals.pop("line_ids", [])] for vals in vals_list
         ]
-        # Amounts are written afterwards in SQL (see _write_batch_amounts);
-        # penalty periods are created flat too, once their lines exist.
-        period_commands = []
-        for vals in line_vals_list:
-            vals.pop("amount_residual", None)
-            period_commands.append(vals.pop("penalty_ids", []))
-        totals = [self._fields[name] for name in TOTAL_FIELDS]
-        with self.env.protecting(totals, dunnings):
-            lines = Line.create(line_vals_list)
-            self.env["kpulse.dunning.penalty"].create(
-                [
-                    dict(command[2], line_id=line.id)
-                    for line, commands in zip(lines, period_commands, strict=True)
-                    for command in commands
-                ]
-            )
-            # The lines' computed values were given, yet the ORM marks them to
-            # compute again as their reminder was just set: drop that work.
-            given = set(Line._fields).intersection(*line_vals_list)
-            for name in given:
-                field = Line._fields[name]
-                if field.compute and field.store:
-                    self.env.remove_to_compute(field, lines)
-            dunnings._write_batch_amounts()
+        dunnings = self.with_context(tracking_disable=True).create(vals_list)
+        # The totals are summed in SQL once the lines exist: their computes,
+        # and even Monetary's conversion of given values (one context switch
+        # per record and field), would cost more than the reminders.
+        for name in TOTAL_FIELDS:
+            self.env.remove_to_compute(self._fields[name], dunnings)
+        self.env["kpulse.dunning.line"]._insert_batch(dunnings, line_values)
+        dunnings._write_batch_amounts(lines=False)
         return dunnings.with_env(self.env)
 
-    def _write_batch_amounts(self):
-        """Store the amounts of new reminders and of their lines in two
-        queries: the ORM rounds each monetary value one record at a time,
-        which dominates the cost of a batch of thousands."""
+    def _write_batch_amounts(self, lines=True):
+        """Store the amounts of these reminders and (with ``lines``) of their
+        lines, from the invoices, in two queries: the ORM rounds each
+        monetary value one record at a time, which dominates the cost of a
+        batch of thousands. New lines come with their amounts already."""
         if not self:
             return
         for name in TOTAL_FIELDS:
@@ -398,7 +382,8 @@ class KpulseDunning(models.Model):
         # Raw SQL, safe: inputs flushed above, parameters bound by SQL(), the
         # rows are the reminders of this batch (record rules already applied
         # to how they were found), outputs invalidated below.
-        self.env.cr.execute(
+        if lines:
+            self.env.cr.execute(
             SQL(
                 """
                 UPDATE kpulse_dunning_line AS line

@@ -1,5 +1,31 @@
 from odoo import api, fields, models
 from odoo.fields import Command
+from odoo.tools import SQL
+
+# Columns of a line and of a penalty period inserted by _insert_batch, with
+# their PostgreSQL array types.
+LINE_COLUMNS = {
+    "dunning_id": "int4",
+    "move_id": "int4",
+    "currency_id": "int4",
+    "amount_residual": "numeric",
+    "invoice_date_due": "date",
+    "date_paid": "date",
+    "days_overdue": "int4",
+    "penalty_amount": "float8",
+    "indemnity_amount": "float8",
+    "penalty_rate": "numeric",
+}
+PERIOD_COLUMNS = {
+    "line_id": "int4",
+    "date_due": "date",
+    "date_from": "date",
+    "date_to": "date",
+    "days": "int4",
+    "base_amount": "float8",
+    "rate": "numeric",
+    "amount": "float8",
+}
 
 
 class KpulseDunningLine(models.Model):
@@ -188,3 +214,100 @@ class KpulseDunningLine(models.Model):
             )
             or False,
         }
+
+    @api.model
+    def _insert_batch(self, dunnings, line_values):
+        """Insert the lines of new ``dunnings`` and their penalty periods:
+        ``line_values[i]`` are the values of ``dunnings[i]``'s lines, as
+        ``_prepare_lines`` gives them, every computed value included.
+
+        Through the ORM, 20,000 records of a batch of 10,000 reminders cost
+        more than the reminders themselves (defaults, conversions, recompute
+        marks), for values that are all known here.
+        """
+        self.check_access("create")
+        self.env["kpulse.dunning.penalty"].check_access("create")
+        rows = []
+        periods_by_key = {}
+        for dunning, lines in zip(dunnings, line_values, strict=True):
+            for values in lines:
+                row = dict.fromkeys(LINE_COLUMNS, None)
+                row.update(
+                    (name, value)
+                    for name, value in values.items()
+                    if name in LINE_COLUMNS
+                )
+                row["dunning_id"] = dunning.id
+                rows.append(row)
+                periods_by_key[dunning.id, values["move_id"]] = [
+                    command[2] for command in values.get("penalty_ids", [])
+                ]
+        if not rows:
+            return self.browse()
+        moves = self.env["account.move"].browse({row["move_id"] for row in rows})
+        # check_company, as the ORM would check it: a line's invoice belongs
+        # to its reminder's company (the line's company is the reminder's).
+        company_of_move = {move.id: move.company_id.id for move in moves.sudo()}
+        company_of_dunning = {dunning.id: dunning.company_id.id for dunning in dunnings}
+        wrong = [
+            row
+            for row in rows
+            if company_of_move[row["move_id"]] != company_of_dunning[row["dunning_id"]]
+        ]
+        if wrong:
+            # Odoo's own check and message on the records as they would be.
+            self.new(wrong[0])._check_company()
+        # Raw SQL, safe: create access is checked above and record rules
+        # below, the values are bound parameters computed by _prepare_lines,
+        # every referenced record was read through the ORM and the one
+        # stored field of another model depending on lines (the invoices'
+        # last level sent) ignores reminders never sent, as these are.
+        # Outputs are invalidated below.
+        inserted = self._insert_rows(
+            self._table, LINE_COLUMNS, rows, returning=("dunning_id", "move_id")
+        )
+        line_of_key = {(dunning_id, move_id): id_ for id_, dunning_id, move_id in inserted}
+        lines = self.browse([id_ for id_, _dunning_id, _move_id in inserted])
+        period_rows = [
+            dict(dict.fromkeys(PERIOD_COLUMNS, None), **period, line_id=line_of_key[key])
+            for key, periods in periods_by_key.items()
+            for period in periods
+        ]
+        if period_rows:
+            # Same reasons: values computed by _kpulse_penalty_values.
+            self._insert_rows("kpulse_dunning_penalty", PERIOD_COLUMNS, period_rows)
+        dunnings.invalidate_recordset(["line_ids"])
+        moves.invalidate_recordset(["kpulse_dunning_line_ids"])
+        lines.check_access("create")  # record rules, on the lines as created
+        return lines
+
+    def _insert_rows(self, table, columns, rows, returning=()):
+        """Insert ``rows`` (dicts keyed by ``columns``) into ``table`` in one
+        query, with Odoo's log columns; return the id of each row inserted,
+        followed by its ``returning`` columns. The caller says why its values
+        are safe to insert."""
+        now = self.env.cr.now()
+        arrays = [
+            SQL("%s::%s[]", [row[name] for row in rows], SQL(array_type))
+            for name, array_type in columns.items()
+        ]
+        names = SQL(", ").join(SQL.identifier(name) for name in columns)
+        return self.env.execute_query(
+            SQL(
+                """
+                INSERT INTO %(table)s (%(names)s, create_uid, create_date,
+                                       write_uid, write_date)
+                SELECT %(names)s, %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(arrays)s) AS new_row(%(names)s)
+             RETURNING %(returning)s
+                """,
+                table=SQL.identifier(table),
+                names=names,
+                arrays=SQL(", ").join(arrays),
+                uid=self.env.uid,
+                now=now,
+                returning=SQL(", ").join(
+                    SQL.identifier(name) for name in ("id", *returning)
+                ),
+            )
+        )

@@ -1,3 +1,4 @@
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -188,14 +189,34 @@ class AccountMove(models.Model):
 
     @api.depends_context("date")
     def _compute_kpulse_proposed_level(self):
-        levels_by_company = {
-            company: self.env["kpulse.dunning.level"]._get_company_levels(company)
+        # The "New reminders" list and the wizard ask this of thousands of
+        # invoices at once: plain values per company, one assignment per
+        # proposed level.
+        today = fields.Date.context_today(self)
+        chains = {
+            company.id: [
+                ((level.sequence, level.id), level.delay_days, level)
+                for level in self.env["kpulse.dunning.level"]._get_company_levels(
+                    company
+                )
+            ]
             for company in self.company_id
         }
+        empty = self.env["kpulse.dunning.level"]
+        proposed = defaultdict(list)
         for move in self:
-            level = move._kpulse_next_level(levels_by_company.get(move.company_id))
-            move.kpulse_proposed_level_id = level
-            move.kpulse_proposed_level_color = level.color
+            current = move.kpulse_dunning_level_id
+            due = move.invoice_date_due
+            level = self._kpulse_next_level(
+                chains.get(move.company_id.id, []),
+                current and (current.sequence, current.id),
+                (today - due).days if due and due < today else 0,
+            )
+            proposed[level or empty].append(move.id)
+        for level, ids in proposed.items():
+            moves = self.browse(ids)
+            moves.kpulse_proposed_level_id = level
+            moves.kpulse_proposed_level_color = level.color
 
     @api.depends_context("date")
     def _compute_kpulse_auto_next(self):
@@ -374,22 +395,22 @@ class AccountMove(models.Model):
             self.amount_residual
         )
 
-    def _kpulse_next_level(self, levels):
-        """Level proposed for this invoice's next reminder.
+    @api.model
+    def _kpulse_next_level(self, chain, current, days_overdue):
+        """Level proposed for an invoice's next reminder.
 
         The highest level above the one already sent whose delay the invoice
         has reached; when it has reached none yet, the level just above.
+
+        :param list chain: ``((sequence, id), delay_days, level)`` of the
+            company's levels, in order.
+        :param current: ``(sequence, id)`` of the level already sent, or a
+            false value.
         """
-        self.ensure_one()
-        current = self.kpulse_dunning_level_id
-        higher = (levels or self.env["kpulse.dunning.level"]).filtered(
-            lambda lvl: not current
-            or (lvl.sequence, lvl.id) > (current.sequence, current.id)
-        )
-        reached = higher.filtered(
-            lambda lvl: lvl.delay_days <= self.kpulse_days_overdue
-        )
-        return reached[-1:] or higher[:1]
+        higher = [step for step in chain if not current or step[0] > current]
+        reached = [step for step in higher if step[1] <= days_overdue]
+        step = reached[-1] if reached else (higher[0] if higher else None)
+        return step[2] if step else None
 
     def _kpulse_refusal_reason(self):
         """Why this invoice cannot be reminded, or False."""

@@ -425,6 +425,37 @@ class KpulseDunning(models.Model):
         self.invalidate_recordset(TOTAL_FIELDS)
         self.line_ids.invalidate_recordset(["amount_residual"])
 
+    def _kpulse_set_run(self, run):
+        """Link these reminders to the background ``run`` that will process
+        them, in one query: the click that queues 10,000 reminders spent
+        most of its time in the ORM's write (100 queries, one write date per
+        record computed in Python)."""
+        if not self:
+            return
+        self.flush_recordset(["run_id"])
+        # Raw SQL, safe: one column of the engine's bookkeeping, a user who
+        # may only read reminders may still print them in the background (as
+        # sudo() would allow); the caller checked the user's access to these
+        # reminders and locked them (_lock_for_action). No stored field
+        # depends on run_id; the cache is invalidated below. Not tracked, as
+        # before: the queue link is no business change.
+        self.env.cr.execute(
+            SQL(
+                """
+                UPDATE kpulse_dunning
+                   SET run_id = %(run)s, write_uid = %(uid)s, write_date = %(now)s
+                 WHERE id = ANY(%(ids)s)
+                """,
+                run=run.id or None,
+                uid=self.env.uid,
+                now=self.env.cr.now(),
+                ids=self.ids,
+            )
+        )
+        self.invalidate_recordset(["run_id", "write_uid", "write_date"])
+        run.invalidate_recordset()
+        self.modified(["run_id"])
+
     def _refresh_claim(self, date=None):
         """Recompute the penalties (with their periods), indemnities and
         totals of these reminders on ``date`` (today): a letter claims what

@@ -410,11 +410,7 @@ class KpulseDunningSend(models.AbstractModel):
                 }
             )
         )
-        # sudo: the queue link is the engine's bookkeeping; a user who may
-        # only read reminders may still print them in the background. It is
-        # not tracked: preparing the tracking of 10,000 reminders would take
-        # most of the click's time for nothing.
-        dunnings.sudo().with_context(tracking_disable=True).write({"run_id": run.id})
+        dunnings._kpulse_set_run(run)
         self._schedule(run)
         return run.sudo(False)
 

@@ -199,6 +199,26 @@ class TestReminderCompany(KpulseDunningCommon):
                     {"template_id": self.template_2_a.id}
                 )
 
+    def test_batch_lines_check_company(self):
+        """Batches insert their lines flat (kpulse.dunning.line._insert_batch):
+        an invoice of another company than its reminder's is refused as the
+        ORM would refuse it, with Odoo's message, and nothing is kept."""
+        Dunning = self.env["kpulse.dunning"]
+        invoice_a = self._overdue_invoice(41)
+        vals = Dunning._prepare_vals(invoice_a, self.template_2)
+        vals["company_id"] = self.company_b.id
+        count = Dunning.search_count([])
+        with self.assertRaisesRegex(UserError, "move_id"):
+            with self.env.cr.savepoint():
+                Dunning._create_batch([vals])
+        self.assertEqual(Dunning.search_count([]), count)
+        # The same invoice in its own company's reminder goes through.
+        vals = Dunning._prepare_vals(invoice_a, self.template_2)
+        dunning = Dunning._create_batch([vals])
+        self.assertEqual(dunning.line_ids.move_id, invoice_a)
+        self.assertEqual(dunning.line_ids.company_id, self.company_a)
+        self.assertEqual(dunning.amount_residual, invoice_a.amount_residual)
+
     def test_default_template_of_company(self):
         self.assertEqual(
             self.level_2._get_default_template(self.company_b), self.template_2

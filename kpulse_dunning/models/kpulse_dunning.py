@@ -384,16 +384,16 @@ class KpulseDunning(models.Model):
         # to how they were found), outputs invalidated below.
         if lines:
             self.env.cr.execute(
-            SQL(
-                """
+                SQL(
+                    """
                 UPDATE kpulse_dunning_line AS line
                 SET amount_residual = move.amount_residual
                 FROM account_move AS move
                 WHERE move.id = line.move_id AND line.dunning_id IN %(ids)s
                 """,
-                ids=ids,
+                    ids=ids,
+                )
             )
-        )
         # Same reasons: the lines' amounts were just written in this query's
         # transaction, the currencies flushed above.
         self.env.cr.execute(

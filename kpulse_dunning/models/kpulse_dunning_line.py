@@ -266,10 +266,14 @@ class KpulseDunningLine(models.Model):
         inserted = self._insert_rows(
             self._table, LINE_COLUMNS, rows, returning=("dunning_id", "move_id")
         )
-        line_of_key = {(dunning_id, move_id): id_ for id_, dunning_id, move_id in inserted}
+        line_of_key = {
+            (dunning_id, move_id): id_ for id_, dunning_id, move_id in inserted
+        }
         lines = self.browse([id_ for id_, _dunning_id, _move_id in inserted])
         period_rows = [
-            dict(dict.fromkeys(PERIOD_COLUMNS, None), **period, line_id=line_of_key[key])
+            dict(
+                dict.fromkeys(PERIOD_COLUMNS, None), **period, line_id=line_of_key[key]
+            )
             for key, periods in periods_by_key.items()
             for period in periods
         ]

@@ -394,10 +394,18 @@ class KpulseDunningSend(models.AbstractModel):
     def _queue(self, dunnings, action):
         """Queue reminders for the background engine, for the current user;
         return the run."""
+        run = self._create_run(action, len(dunnings))
+        dunnings._kpulse_set_run(run)
+        self._schedule(run)
+        return run.sudo(False)
+
+    @api.model
+    def _create_run(self, action, count):
+        """A background run of ``count`` reminders for the current user."""
         # sudo: a run is the engine's bookkeeping, read-only for users; the
         # user's right to send or print these reminders was checked by the
         # action that queues them (access check and lock).
-        run = (
+        return (
             self.env["kpulse.dunning.run"]
             .sudo()
             .with_context(mail_create_nolog=True)
@@ -406,13 +414,10 @@ class KpulseDunningSend(models.AbstractModel):
                     "action": action,
                     "user_id": self.env.uid,
                     "company_ids": [fields.Command.set(self.env.companies.ids)],
-                    "total_count": len(dunnings),
+                    "total_count": count,
                 }
             )
         )
-        dunnings._kpulse_set_run(run)
-        self._schedule(run)
-        return run.sudo(False)
 
     @api.model
     def _schedule(self, run):
@@ -513,7 +518,10 @@ class KpulseDunningSend(models.AbstractModel):
             Move = engine.env["account.move"]
             moves = Move.search(Move._kpulse_auto_domain())
             candidates = moves._kpulse_auto_candidates()
-            dunnings = engine._create_automatic_reminders(candidates)
+            # The reminders are created in their run: linking 10,000 new
+            # reminders afterwards would rewrite every one of them.
+            run = engine._create_run("send", len(candidates)) if candidates else None
+            dunnings = engine._create_automatic_reminders(candidates, run=run)
             _logger.info(
                 "Automatic reminders of %s: %s invoice(s) looked at, %s taken, "
                 "%s reminder(s) created and queued.",
@@ -523,13 +531,16 @@ class KpulseDunningSend(models.AbstractModel):
                 len(dunnings),
             )
             if dunnings:
-                engine._queue(dunnings, "send")
+                run.total_count = len(dunnings)
+                engine._schedule(run)
+            elif run:
+                run.unlink()
             self.env["ir.cron"]._commit_progress(len(dunnings))
 
     @api.model
-    def _create_automatic_reminders(self, moves):
+    def _create_automatic_reminders(self, moves, run=None):
         """One batch of reminders for ``moves``, at each one's proposed level,
-        grouped as the company asks."""
+        grouped as the company asks; queued in ``run`` if given."""
         company = self.env.company
         Dunning = self.env["kpulse.dunning"]
         vals_list = []
@@ -551,11 +562,14 @@ class KpulseDunningSend(models.AbstractModel):
             else:
                 groups = list(level_moves)
             vals_list += [
-                Dunning._prepare_vals(
-                    group,
-                    template,
-                    penalties=penalties,
-                    user=group.invoice_user_id[:1] or self.env.user,
+                dict(
+                    Dunning._prepare_vals(
+                        group,
+                        template,
+                        penalties=penalties,
+                        user=group.invoice_user_id[:1] or self.env.user,
+                    ),
+                    run_id=run.id if run else False,
                 )
                 for group in groups
             ]

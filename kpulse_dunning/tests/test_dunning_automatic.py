@@ -62,6 +62,9 @@ class TestAutomaticRun(KpulseDunningCommon, MailCommon):
             self.assertEqual(len(dunning), 1)
             self.assertEqual(dunning.level_id, self.level_1)
             self.assertTrue(dunning.run_id, "queued for sending")
+            # Created in its run, which counts what was created.
+            self.assertEqual(dunning.run_id.sudo().total_count, 1)
+            self.assertEqual(dunning.run_id.sudo().action, "send")
             with self.enter_registry_test_mode():
                 self.env.ref(QUEUE_CRON).method_direct_trigger()
         self.assertEqual(dunning.state, "sent")
@@ -77,7 +80,10 @@ class TestAutomaticRun(KpulseDunningCommon, MailCommon):
             ),
             "below the minimum, before the delay, or manual: left alone",
         )
-        # Run again: the gap keeps the invoice out, nothing is created twice.
+        # Run again: the gap keeps the invoice out, nothing is created twice,
+        # and no empty run is left behind.
+        Run = self.env["kpulse.dunning.run"].sudo()
+        runs = Run.search_count([])
         with self.mock_mail_gateway():
             with self.enter_registry_test_mode():
                 self.env.ref(AUTO_CRON).method_direct_trigger()
@@ -87,6 +93,7 @@ class TestAutomaticRun(KpulseDunningCommon, MailCommon):
             ),
             1,
         )
+        self.assertEqual(Run.search_count([]), runs)
 
     def test_gap_over_gives_next_level(self):
         """Once the gap is over, an invoice gets its next automatic level."""

@@ -1,4 +1,4 @@
-from collections import defaultdict
+from collections import Counter, defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -193,15 +193,7 @@ class AccountMove(models.Model):
         # invoices at once: plain values per company, one assignment per
         # proposed level.
         today = fields.Date.context_today(self)
-        chains = {
-            company.id: [
-                ((level.sequence, level.id), level.delay_days, level)
-                for level in self.env["kpulse.dunning.level"]._get_company_levels(
-                    company
-                )
-            ]
-            for company in self.company_id
-        }
+        chains = self._kpulse_level_chains(self.company_id)
         empty = self.env["kpulse.dunning.level"]
         proposed = defaultdict(list)
         for move in self:
@@ -394,6 +386,46 @@ class AccountMove(models.Model):
         return self.payment_state in SETTLED_PAYMENT_STATES or self.currency_id.is_zero(
             self.amount_residual
         )
+
+    @api.model
+    def _kpulse_level_chains(self, companies):
+        """{company id: [((sequence, id), delay_days, level)]} of each
+        company's levels, in order, for ``_kpulse_next_level``."""
+        Level = self.env["kpulse.dunning.level"]
+        return {
+            company.id: [
+                ((level.sequence, level.id), level.delay_days, level)
+                for level in Level._get_company_levels(company)
+            ]
+            for company in companies
+        }
+
+    def _kpulse_proposed_level_counts(self):
+        """How many of these saved invoices each level is proposed for.
+
+        Invoices of one company, with the same level sent and the same due
+        date, get the same proposal: one grouped query instead of reading
+        the proposal of 10,000 invoices one by one (the wizard's vote).
+        """
+        today = fields.Date.context_today(self)
+        groups = self._read_group(
+            Domain("id", "in", self.ids),
+            ["company_id", "kpulse_dunning_level_id", "invoice_date_due:day"],
+            ["__count"],
+        )
+        chains = self._kpulse_level_chains(
+            self.env["res.company"].union(*(group[0] for group in groups))
+        )
+        counts = Counter()
+        for company, current, due, count in groups:
+            level = self._kpulse_next_level(
+                chains[company.id],
+                current and (current.sequence, current.id),
+                (today - due).days if due and due < today else 0,
+            )
+            if level:
+                counts[level] += count
+        return counts
 
     @api.model
     def _kpulse_next_level(self, chain, current, days_overdue):

@@ -1,11 +1,13 @@
 """Actions decided from the records' state, fresh amounts, no writes while
 rendering, delivery feedback (issue 8, findings 6 to 10)."""
 
+from collections import Counter
 from unittest.mock import patch
 
 from freezegun import freeze_time
 from psycopg2.errors import SerializationFailure
 
+from odoo import fields
 from odoo.exceptions import UserError
 from odoo.tests import Form, tagged
 from odoo.tools import mute_logger
@@ -118,6 +120,25 @@ class TestIdempotentActions(KpulseDunningCommon):
             )
         )
         self.assertEqual(wizard.template_id.level_id, self.level_2)
+
+    def test_proposal_counts_match_each_invoice(self):
+        """The wizard's vote is counted in one grouped query: it gives what
+        each invoice proposes, a level already sent included."""
+        sent = self._overdue_invoice(25)
+        self._create_dunnings(sent).write(
+            {"state": "sent", "sent_date": fields.Datetime.now()}
+        )
+        self.assertEqual(sent.kpulse_dunning_level_id, self.level_1)
+        moves = (
+            sent
+            | self._overdue_invoice(3)  # delay not reached: the first level
+            | self._overdue_invoice(10)
+            | self._overdue_invoice(25)
+            | self._overdue_invoice(30)
+        )
+        expected = Counter(move.kpulse_proposed_level_id for move in moves)
+        self.assertEqual(moves._kpulse_proposed_level_counts(), expected)
+        self.assertEqual(sum(expected.values()), len(moves))
 
     def test_blocked_payment_refused(self):
         """Finding 10: an invoice whose payment is blocked is refused."""

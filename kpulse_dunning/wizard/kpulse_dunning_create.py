@@ -1,5 +1,3 @@
-from collections import Counter
-
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
 
@@ -65,10 +63,7 @@ class KpulseDunningCreate(models.TransientModel):
             # invoices (_origin): in the form, the wizard is a new record and
             # its invoices new records too, whose stored fields the ORM would
             # compute again, 10,000 at a time.
-            proposed = Counter(
-                move.kpulse_proposed_level_id for move in wizard.move_ids._origin
-            )
-            proposed.pop(self.env["kpulse.dunning.level"], None)
+            proposed = wizard.move_ids._origin._kpulse_proposed_level_counts()
             if not proposed:
                 continue
             level = proposed.most_common(1)[0][0]

@@ -22,7 +22,9 @@ class KpulseDunningSend(models.AbstractModel):
         # limit_time_cpu: each holds what the engine estimates it can do
         # within its share of them (invoice PDFs to render cost most).
         budget = self._job_time_budget()
-        dunnings = run.sudo().dunning_ids
+        # In the cron's order (by id), whatever the cache holds: the same run
+        # always gives the same batches, which identity_key relies on.
+        dunnings = run.sudo().dunning_ids.sorted("id")
         start = 0
         while start < len(dunnings):
             chunk = dunnings[start : start + batch_size]

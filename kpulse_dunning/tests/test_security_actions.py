@@ -120,6 +120,15 @@ class TestIdempotentActions(KpulseDunningCommon):
             )
         )
         self.assertEqual(wizard.template_id.level_id, self.level_2)
+        # A tie goes to the gentler level, in whichever order they come.
+        tied = self._overdue_invoice(25) | self._overdue_invoice(10)
+        for ids in (tied.ids, tied.ids[::-1]):
+            wizard = Form(
+                self.env["kpulse.dunning.create"].with_context(
+                    active_model="account.move", active_ids=ids
+                )
+            )
+            self.assertEqual(wizard.template_id.level_id, self.level_1)
 
     def test_proposal_counts_match_each_invoice(self):
         """The wizard's vote is counted in one grouped query: it gives what

@@ -66,7 +66,11 @@ class KpulseDunningCreate(models.TransientModel):
             proposed = wizard.move_ids._origin._kpulse_proposed_level_counts()
             if not proposed:
                 continue
-            level = proposed.most_common(1)[0][0]
+            # A tie goes to the gentler level, whatever the invoices' order.
+            level = max(
+                proposed,
+                key=lambda lvl: (proposed[lvl], -lvl.sequence, -lvl.id),
+            )
             company = wizard.move_ids.company_id[:1] or self.env.company
             wizard.template_id = level._get_default_template(company)
 

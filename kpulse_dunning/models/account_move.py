@@ -12,6 +12,11 @@ SETTLED_PAYMENT_STATES = ("paid", "in_payment", "reversed")
 PAID_STATES = ("paid", "in_payment")
 
 
+def _days_late(due, today):
+    """Days an invoice due on ``due`` is late on ``today`` (0 if not due)."""
+    return (today - due).days if due and due < today else 0
+
+
 class AccountMove(models.Model):
     _inherit = "account.move"
 
@@ -152,7 +157,7 @@ class AccountMove(models.Model):
         today = fields.Date.context_today(self)
         for move in self:
             due = move.invoice_date_due
-            move.kpulse_days_overdue = (today - due).days if due and due < today else 0
+            move.kpulse_days_overdue = _days_late(due, today)
 
     @api.depends_context("date")
     def _compute_kpulse_can_be_dunned(self):
@@ -202,7 +207,7 @@ class AccountMove(models.Model):
             level = self._kpulse_next_level(
                 chains.get(move.company_id.id, []),
                 current and (current.sequence, current.id),
-                (today - due).days if due and due < today else 0,
+                _days_late(due, today),
             )
             proposed[level or empty].append(move.id)
         for level, ids in proposed.items():
@@ -421,7 +426,7 @@ class AccountMove(models.Model):
             level = self._kpulse_next_level(
                 chains[company.id],
                 current and (current.sequence, current.id),
-                (today - due).days if due and due < today else 0,
+                _days_late(due, today),
             )
             if level:
                 counts[level] += count

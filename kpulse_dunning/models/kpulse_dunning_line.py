@@ -247,6 +247,8 @@ class KpulseDunningLine(models.Model):
         moves = self.env["account.move"].browse({row["move_id"] for row in rows})
         # check_company, as the ORM would check it: a line's invoice belongs
         # to its reminder's company (the line's company is the reminder's).
+        # sudo: as Odoo's own check, which reads the linked records' company
+        # whatever the user may read; only the company ids are compared.
         company_of_move = {move.id: move.company_id.id for move in moves.sudo()}
         company_of_dunning = {dunning.id: dunning.company_id.id for dunning in dunnings}
         wrong = [

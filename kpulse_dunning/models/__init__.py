@@ -2,6 +2,7 @@ from . import kpulse_dunning_company_check
 from . import kpulse_dunning_level
 from . import kpulse_dunning_template
 from . import kpulse_dunning
+from . import kpulse_dunning_batch
 from . import kpulse_dunning_render_mixin
 from . import kpulse_dunning_line
 from . import kpulse_dunning_penalty

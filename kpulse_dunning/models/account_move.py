@@ -4,7 +4,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
 from odoo.fields import Domain
-from odoo.tools import SQL
+from odoo.tools import SQL, float_round
 from odoo.tools.sql import column_exists, create_column
 
 SETTLED_PAYMENT_STATES = ("paid", "in_payment", "reversed")
@@ -478,10 +478,12 @@ class AccountMove(models.Model):
         return False
 
     def _kpulse_check_can_be_dunned(self):
-        # The domain once for the batch, in Python (the invoices are those
-        # the user selected, in cache): the reasons are looked for only on
-        # what it refuses, not evaluated invoice by invoice on 10,000.
-        eligible = self.filtered_domain(self._kpulse_can_be_dunned_domain())
+        # The domain once for the batch, in one query (in Python it costs
+        # 0.6 s on 10,000 invoices): the reasons are looked for only on what
+        # it refuses, not evaluated invoice by invoice.
+        eligible = self.search(
+            Domain("id", "in", self.ids) & self._kpulse_can_be_dunned_domain()
+        )
         refused = [
             (move, reason)
             for move in self - eligible
@@ -655,6 +657,24 @@ class AccountMove(models.Model):
         paid, _settled_ids = dunnings._split_settled()
         paid.write({"state": "paid"})
 
+    def _kpulse_fetch_for_reminders(self):
+        """Read what creating reminders reads of these invoices, in one
+        query per 1,000: the first read of any field would fetch all of an
+        invoice's fields, which costs more than the reminders' maths."""
+        self.fetch(
+            [
+                "move_type",
+                "state",
+                "payment_state",
+                "company_id",
+                "currency_id",
+                "commercial_partner_id",
+                "amount_residual",
+                "invoice_date_due",
+                "invoice_user_id",
+            ]
+        )
+
     def _kpulse_penalty_values(self, date, claim=False):
         """Late-payment penalty and fixed recovery indemnity of each invoice
         on ``date`` (Code de commerce L441-10 and D441-5, Directive 2011/7/EU).
@@ -672,16 +692,29 @@ class AccountMove(models.Model):
         :return: {move id: {"penalty_amount", "indemnity_amount",
             "penalty_rate", "periods"}}
         """
+        # Settings per company, customer and currency once, not per invoice.
+        applying = {
+            company: company.kpulse_penalty_apply for company in self.company_id
+        }
+        professional = {
+            partner: partner.kpulse_is_professional
+            and not partner.kpulse_penalty_excluded
+            for partner in self.commercial_partner_id
+        }
+        roundings = {currency: currency.rounding for currency in self.currency_id}
         bearing = self.filtered(
             lambda move: move.move_type == "out_invoice"
             and move.state == "posted"
+            and applying[move.company_id]
+            and professional[move.commercial_partner_id]
             and (
-                move.currency_id.compare_amounts(move.amount_residual, 0) > 0
+                float_round(
+                    move.amount_residual,
+                    precision_rounding=roundings[move.currency_id],
+                )
+                > 0
                 or (claim and move.payment_state in PAID_STATES)
             )
-            and move.company_id.kpulse_penalty_apply
-            and move.commercial_partner_id.kpulse_is_professional
-            and not move.commercial_partner_id.kpulse_penalty_excluded
         )
         breakdown = self.env["kpulse.dunning.rate"]._penalty_breakdown(bearing, date)
         indemnities = {}  # (company, currency): one conversion each

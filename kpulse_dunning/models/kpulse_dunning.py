@@ -272,7 +272,13 @@ class KpulseDunning(models.Model):
 
     @api.model_create_multi
     def create(self, vals_list):
-        # References come from the sequence of each reminder's own company.
+        self._assign_names(vals_list)
+        return super().create(vals_list)
+
+    @api.model
+    def _assign_names(self, vals_list):
+        """Give each reminder without one a reference from the sequence of
+        its own company, drawn per company at once."""
         default_company_id = self.default_get(["company_id"]).get("company_id")
         to_name = {}
         for vals in vals_list:
@@ -285,7 +291,6 @@ class KpulseDunning(models.Model):
             )
             for vals, name in zip(company_vals, names, strict=True):
                 vals["name"] = name
-        return super().create(vals_list)
 
     @api.model
     def _prepare_vals(
@@ -333,35 +338,16 @@ class KpulseDunning(models.Model):
 
     @api.model
     def _create_batch(self, vals_list):
-        if not vals_list:
-            return self.browse()
-        return self._create_batch_values(vals_list)
-
-    @api.model
-    def _create_batch_values(self, vals_list):
-        """Create many reminders at once, for the wizard, escalation and
-        automatic runs.
+        """Create many reminders at once (the wizard, escalation, automatic
+        runs, claims) from ``_prepare_vals`` values: see
+        ``kpulse.dunning.batch``.
 
         Per-record chatter work (creation log, tracking, auto-subscription)
-        would dominate a batch of thousands. The sender becomes a follower
-        when the reminder is sent, so customers' replies still reach someone.
-        The reminders go through the ORM (references, defaults, access and
-        company checks); their lines and penalty periods, three times as many
-        records whose every value is already computed, are inserted flat by
-        ``kpulse.dunning.line._insert_batch``.
+        would dominate a batch of thousands and is not done, as with
+        ``tracking_disable``. The sender becomes a follower when the reminder
+        is sent, so customers' replies still reach someone.
         """
-        line_values = [
-            [command[2] for command in vals.pop("line_ids", [])] for vals in vals_list
-        ]
-        dunnings = self.with_context(tracking_disable=True).create(vals_list)
-        # The totals are summed in SQL once the lines exist: their computes,
-        # and even Monetary's conversion of given values (one context switch
-        # per record and field), would cost more than the reminders.
-        for name in TOTAL_FIELDS:
-            self.env.remove_to_compute(self._fields[name], dunnings)
-        self.env["kpulse.dunning.line"]._insert_batch(dunnings, line_values)
-        dunnings._write_batch_amounts(lines=False)
-        return dunnings.with_env(self.env)
+        return self.env["kpulse.dunning.batch"]._create(vals_list).with_env(self.env)
 
     def _write_batch_amounts(self, lines=True):
         """Store the amounts of these reminders and (with ``lines``) of their

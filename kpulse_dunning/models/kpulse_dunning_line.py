@@ -1,6 +1,5 @@
 from odoo import api, fields, models
 from odoo.fields import Command
-from odoo.tools import SQL
 
 # Columns of a line and of a penalty period inserted by _insert_batch, with
 # their PostgreSQL array types.
@@ -227,6 +226,7 @@ class KpulseDunningLine(models.Model):
         """
         self.check_access("create")
         self.env["kpulse.dunning.penalty"].check_access("create")
+        Batch = self.env["kpulse.dunning.batch"]
         rows = []
         periods_by_key = {}
         for dunning, lines in zip(dunnings, line_values, strict=True):
@@ -265,7 +265,7 @@ class KpulseDunningLine(models.Model):
         # stored field of another model depending on lines (the invoices'
         # last level sent) ignores reminders never sent, as these are.
         # Outputs are invalidated below.
-        inserted = self._insert_rows(
+        inserted = Batch._insert_rows(
             self._table, LINE_COLUMNS, rows, returning=("dunning_id", "move_id")
         )
         line_of_key = {
@@ -281,39 +281,8 @@ class KpulseDunningLine(models.Model):
         ]
         if period_rows:
             # Same reasons: values computed by _kpulse_penalty_values.
-            self._insert_rows("kpulse_dunning_penalty", PERIOD_COLUMNS, period_rows)
+            Batch._insert_rows("kpulse_dunning_penalty", PERIOD_COLUMNS, period_rows)
         dunnings.invalidate_recordset(["line_ids"])
         moves.invalidate_recordset(["kpulse_dunning_line_ids"])
         lines.check_access("create")  # record rules, on the lines as created
         return lines
-
-    def _insert_rows(self, table, columns, rows, returning=()):
-        """Insert ``rows`` (dicts keyed by ``columns``) into ``table`` in one
-        query, with Odoo's log columns; return the id of each row inserted,
-        followed by its ``returning`` columns. The caller says why its values
-        are safe to insert."""
-        now = self.env.cr.now()
-        arrays = [
-            SQL("%s::%s[]", [row[name] for row in rows], SQL(array_type))
-            for name, array_type in columns.items()
-        ]
-        names = SQL(", ").join(SQL.identifier(name) for name in columns)
-        return self.env.execute_query(
-            SQL(
-                """
-                INSERT INTO %(table)s (%(names)s, create_uid, create_date,
-                                       write_uid, write_date)
-                SELECT %(names)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM unnest(%(arrays)s) AS new_row(%(names)s)
-             RETURNING %(returning)s
-                """,
-                table=SQL.identifier(table),
-                names=names,
-                arrays=SQL(", ").join(arrays),
-                uid=self.env.uid,
-                now=now,
-                returning=SQL(", ").join(
-                    SQL.identifier(name) for name in ("id", *returning)
-                ),
-            )
-        )

@@ -219,6 +219,49 @@ class TestReminderCompany(KpulseDunningCommon):
         self.assertEqual(dunning.line_ids.company_id, self.company_a)
         self.assertEqual(dunning.amount_residual, invoice_a.amount_residual)
 
+    def test_batch_applies_record_rules(self):
+        """Reminders inserted flat by a batch go through the record rules as
+        created: a user of company A only cannot create company B's."""
+        user_a = new_test_user(
+            self.env,
+            login="kpulse_user_a_only",
+            groups="account.group_account_invoice",
+            company_id=self.company_a.id,
+            company_ids=self.company_a.ids,
+        )
+        invoice_b = self._overdue_invoice(
+            38,
+            company_id=self.company_b.id,
+            journal_id=self.company_data_b["default_journal_sale"].id,
+        )
+        Dunning = self.env["kpulse.dunning"]
+        vals = Dunning._prepare_vals(invoice_b, self.template_b)
+        count = Dunning.search_count([])
+        with self.assertRaises(AccessError):
+            with self.env.cr.savepoint():
+                Dunning.with_user(user_a)._create_batch([vals])
+        self.assertEqual(Dunning.search_count([]), count)
+        # The company's own reminders go through, with B's reference.
+        dunning = Dunning.with_user(self.user_ab)._create_batch([vals])
+        self.assertEqual(dunning.company_id, self.company_b)
+        self.assertTrue(dunning.name.startswith("RB/"), dunning.name)
+
+    def test_batch_refuses_other_company_template(self):
+        """Odoo's company check on the reminders of a batch: an invoice of
+        company B reminded with a template of company A is refused."""
+        invoice_b = self._overdue_invoice(
+            39,
+            company_id=self.company_b.id,
+            journal_id=self.company_data_b["default_journal_sale"].id,
+        )
+        Dunning = self.env["kpulse.dunning"]
+        vals = Dunning._prepare_vals(invoice_b, self.template_2_a)
+        count = Dunning.search_count([])
+        with self.assertRaisesRegex(UserError, "template_id"):
+            with self.env.cr.savepoint():
+                Dunning._create_batch([vals])
+        self.assertEqual(Dunning.search_count([]), count)
+
     def test_default_template_of_company(self):
         self.assertEqual(
             self.level_2._get_default_template(self.company_b), self.template_2

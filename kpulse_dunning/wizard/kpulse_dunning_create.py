@@ -140,6 +140,7 @@ class KpulseDunningCreate(models.TransientModel):
         if duplicates == self.move_ids:
             raise UserError(self._duplicates_message(duplicates))
         Dunning = self.env["kpulse.dunning"]
+        self.move_ids._kpulse_fetch_for_reminders()
         self.move_ids.commercial_partner_id.child_ids.mapped("email")  # one query
         moves_to_remind = self.move_ids - duplicates
         penalties = moves_to_remind._kpulse_penalty_values(

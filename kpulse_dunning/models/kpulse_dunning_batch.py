@@ -1,0 +1,196 @@
+from odoo import api, models
+from odoo.tools import SQL, float_round
+
+# Fields the ORM fills itself on every row (log access columns and the id).
+ORM_COLUMNS = ("id", "create_uid", "create_date", "write_uid", "write_date")
+
+
+class KpulseDunningBatch(models.AbstractModel):
+    """Reminders created by the thousand: the wizard, escalation, automatic
+    runs and late-payment claims.
+
+    Through the ORM, a reminder costs about 0.3 ms of Python per record
+    (defaults looked up again for each one, Monetary's conversion opening a
+    new environment per value, cache and recompute bookkeeping): most of the
+    time of a batch of 10,000. Here the rows are built from values the
+    callers computed once (``kpulse.dunning._prepare_vals``) and inserted in
+    one query per table. What the ORM guarantees is kept, in batch: access
+    rights and record rules, defaults, references from each company's
+    sequence, company consistency, Python constraints, the recomputation of
+    what depends on the new records.
+
+    To add values to batch-created reminders, extend ``_prepare_vals``: an
+    override of ``kpulse.dunning.create()`` does not see them.
+    """
+
+    _name = "kpulse.dunning.batch"
+    _description = "Payment Reminder Batch Creation"
+
+    @api.model
+    def _create(self, vals_list):
+        """Create the reminders of ``vals_list`` (``_prepare_vals`` values,
+        lines included) with their lines and penalty periods; return them."""
+        Dunning = self.env["kpulse.dunning"]
+        if not vals_list:
+            return Dunning
+        Dunning.check_access("create")
+        vals_list = [dict(vals) for vals in vals_list]
+        line_values = [
+            [command[2] for command in vals.pop("line_ids", [])] for vals in vals_list
+        ]
+        self._add_totals(vals_list, line_values)
+        dunnings = self._insert_dunnings(vals_list)
+        self.env["kpulse.dunning.line"]._insert_batch(dunnings, line_values)
+        return dunnings
+
+    @api.model
+    def _add_totals(self, vals_list, line_values):
+        """The reminders' totals, from their lines' amounts, rounded as the
+        stored Monetary fields would round them."""
+        roundings = {
+            currency.id: currency.rounding
+            for currency in self.env["res.currency"].browse(
+                {vals["currency_id"] for vals in vals_list}
+            )
+        }
+        for vals, lines in zip(vals_list, line_values, strict=True):
+            rounding = roundings[vals["currency_id"]]
+            totals = {
+                name: float_round(
+                    sum(line.get(field, 0.0) or 0.0 for line in lines),
+                    precision_rounding=rounding,
+                )
+                for name, field in (
+                    ("amount_residual", "amount_residual"),
+                    ("penalty_total", "penalty_amount"),
+                    ("indemnity_total", "indemnity_amount"),
+                )
+            }
+            totals["amount_claimed"] = float_round(
+                sum(totals.values()), precision_rounding=rounding
+            )
+            vals.update(totals)
+
+    @api.model
+    def _insert_dunnings(self, vals_list):
+        Dunning = self.env["kpulse.dunning"]
+        # Defaults once for the batch: they depend on the context, not on
+        # the record (the ORM looks them up again for each record).
+        defaults = Dunning.default_get(list(Dunning._fields))
+        # A reminder just created has no escalation yet: computing it would
+        # read every new reminder's successors.
+        rows = [{**defaults, "escalated_id": False, **vals} for vals in vals_list]
+        Dunning._assign_names(rows)
+        columns = {
+            name: field
+            for name in set().union(*rows)
+            if (field := Dunning._fields.get(name))
+            and field.store
+            and field.column_type
+            and name not in ORM_COLUMNS
+        }
+        # The ids are drawn first, so that each row keeps its place whatever
+        # order PostgreSQL inserts them in.
+        ids = [
+            id_
+            for (id_,) in self.env.execute_query(
+                SQL(
+                    "SELECT nextval(%s) FROM generate_series(1, %s)",
+                    f"{Dunning._table}_id_seq",
+                    len(rows),
+                )
+            )
+        ]
+        dunnings = Dunning.browse(ids)
+        converters = {
+            name: self._column_converter(field, dunnings)
+            for name, field in columns.items()
+        }
+        values = [
+            dict(
+                {name: convert(row.get(name)) for name, convert in converters.items()},
+                id=id_,
+            )
+            for id_, row in zip(ids, rows, strict=True)
+        ]
+        # Raw SQL, safe: create access is checked by _create, record rules,
+        # companies and constraints below, on the records as inserted; the
+        # values are bound parameters, converted to their columns by the
+        # fields themselves (amounts rounded per currency in _add_totals).
+        # The new ids come from the table's own sequence.
+        self._insert_rows(
+            Dunning._table,
+            dict({"id": "int4"}, **{n: f.column_type[1] for n, f in columns.items()}),
+            values,
+        )
+        # What depends on the new reminders elsewhere (an escalated
+        # reminder's successor, a run's counts) is marked as the ORM marks it.
+        dunnings.modified(Dunning._fields, create=True)
+        # Stored computed fields are computed as on any new record, except
+        # where the values give them (the totals): those are final.
+        for field in Dunning._fields.values():
+            if not (field.store and field.compute):
+                continue
+            given = [
+                id_ for id_, row in zip(ids, rows, strict=True) if field.name in row
+            ]
+            self.env.remove_to_compute(field, Dunning.browse(given))
+            if len(given) < len(ids):
+                self.env.add_to_compute(field, dunnings - Dunning.browse(given))
+        dunnings._validate_fields(columns)
+        if Dunning._check_company_auto:
+            dunnings._check_company()
+        dunnings.check_access("create")  # record rules, on the rows inserted
+        return dunnings
+
+    @api.model
+    def _column_converter(self, field, records):
+        """The field's own conversion of a value to its column, once per
+        distinct value (states, dates, levels repeat across a batch)."""
+        if field.type == "monetary":
+            # Amounts are rounded per currency in _add_totals: Monetary's own
+            # conversion opens one environment per value.
+            return lambda value: value
+        converted = {}
+
+        def convert(value):
+            if value is None:
+                return None
+            key = (type(value), value)
+            if key not in converted:
+                converted[key] = field.convert_to_column(value, records)
+            return converted[key]
+
+        return convert
+
+    @api.model
+    def _insert_rows(self, table, columns, rows, returning=()):
+        """Insert ``rows`` (dicts keyed by ``columns``, {name: PostgreSQL
+        type}) into ``table`` in one query, with Odoo's log columns; return
+        the id of each row inserted, followed by its ``returning`` columns.
+        The caller says why its values are safe to insert."""
+        now = self.env.cr.now()
+        arrays = [
+            SQL("%s::%s[]", [row[name] for row in rows], SQL(array_type))
+            for name, array_type in columns.items()
+        ]
+        names = SQL(", ").join(SQL.identifier(name) for name in columns)
+        return self.env.execute_query(
+            SQL(
+                """
+                INSERT INTO %(table)s (%(names)s, create_uid, create_date,
+                                       write_uid, write_date)
+                SELECT %(names)s, %(uid)s, %(now)s, %(uid)s, %(now)s
+                  FROM unnest(%(arrays)s) AS new_row(%(names)s)
+             RETURNING %(returning)s
+                """,
+                table=SQL.identifier(table),
+                names=names,
+                arrays=SQL(", ").join(arrays),
+                uid=self.env.uid,
+                now=now,
+                returning=SQL(", ").join(
+                    SQL.identifier(name) for name in ("id", *returning)
+                ),
+            )
+        )

@@ -993,6 +993,7 @@ class KpulseDunning(models.Model):
             if key not in templates:
                 templates[key] = key[0]._get_default_template(dunning.company_id)
         to_escalate.partner_id.child_ids.mapped("email")  # one query for all contacts
+        to_escalate.line_ids.move_id._kpulse_fetch_for_reminders()
         penalties = to_escalate.line_ids.move_id._kpulse_penalty_values(
             fields.Date.context_today(self)
         )

@@ -544,6 +544,7 @@ class KpulseDunningSend(models.AbstractModel):
         company = self.env.company
         Dunning = self.env["kpulse.dunning"]
         vals_list = []
+        moves._kpulse_fetch_for_reminders()
         penalties = moves._kpulse_penalty_values(fields.Date.context_today(self))
         moves.commercial_partner_id.child_ids.mapped("email")  # one query
         for level, level_moves in moves.grouped("kpulse_proposed_level_id").items():

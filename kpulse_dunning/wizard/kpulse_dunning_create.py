@@ -63,7 +63,8 @@ class KpulseDunningCreate(models.TransientModel):
             # invoices (_origin): in the form, the wizard is a new record and
             # its invoices new records too, whose stored fields the ORM would
             # compute again, 10,000 at a time.
-            proposed = wizard.move_ids._origin._kpulse_proposed_level_counts()
+            moves = wizard.move_ids._origin
+            proposed = moves._kpulse_proposed_level_counts()
             if not proposed:
                 continue
             # A tie goes to the gentler level, whatever the invoices' order.
@@ -71,7 +72,10 @@ class KpulseDunningCreate(models.TransientModel):
                 proposed,
                 key=lambda lvl: (proposed[lvl], -lvl.sequence, -lvl.id),
             )
-            company = wizard.move_ids.company_id[:1] or self.env.company
+            # Only the company is read: reading a field of 10,000 invoices
+            # would fetch all of their fields.
+            moves[:1].fetch(["company_id"])
+            company = moves[:1].company_id or self.env.company
             wizard.template_id = level._get_default_template(company)
 
     def action_create(self):

@@ -757,9 +757,9 @@ class KpulseDunning(models.Model):
     def _split_settled(self):
         """The reminders whose invoices are all paid, and the ids of the paid
         invoices, found in one pass over the batch."""
-        settled_ids = set(
-            self.line_ids.move_id.filtered(lambda move: move._kpulse_is_settled()).ids
-        )
+        moves = self.line_ids.move_id
+        moves._kpulse_fetch_for_reminders()
+        settled_ids = set(moves.filtered(lambda move: move._kpulse_is_settled()).ids)
         # A late-payment claim is made of paid invoices: their payment does
         # not settle it.
         settled = self.filtered(
@@ -993,7 +993,6 @@ class KpulseDunning(models.Model):
             if key not in templates:
                 templates[key] = key[0]._get_default_template(dunning.company_id)
         to_escalate.partner_id.child_ids.mapped("email")  # one query for all contacts
-        to_escalate.line_ids.move_id._kpulse_fetch_for_reminders()
         penalties = to_escalate.line_ids.move_id._kpulse_penalty_values(
             fields.Date.context_today(self)
         )

@@ -7,6 +7,7 @@ from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
 
+from ..models.kpulse_dunning_batch import array_literal
 from .common import TODAY, KpulseDunningCommon
 
 # Fields a reminder created in a batch must share with the same reminder
@@ -112,6 +113,33 @@ class TestDunningBatch(KpulseDunningCommon):
         self.assertEqual(successor.previous_id, dunning)
         self.assertEqual(dunning.escalated_id, successor)
         self.assertFalse(successor.escalated_id)
+
+    def test_array_literal_round_trip(self):
+        """The flat inserts bind each column as the text of one array: every
+        value reads back as given, whatever characters a text holds."""
+        texts = [
+            "REM/2026/00001",
+            'Dupont "et fils", {Lyon}',
+            "back\\slash\\",
+            "NULL",
+            "",
+            " spaced ",
+            "Société générale — à payer",
+            None,
+        ]
+        self.env.cr.execute("SELECT unnest(%s::varchar[])", [array_literal(texts)])
+        self.assertEqual([row[0] for row in self.env.cr.fetchall()], texts)
+        days = [TODAY, None]
+        self.env.cr.execute("SELECT unnest(%s::date[])", [array_literal(days)])
+        self.assertEqual([row[0] for row in self.env.cr.fetchall()], days)
+        numbers = [1234.56, -0.01, 1e-05, 0.1 + 0.2, None]
+        self.env.cr.execute("SELECT unnest(%s::float8[])", [array_literal(numbers)])
+        self.assertEqual([row[0] for row in self.env.cr.fetchall()], numbers)
+        self.env.cr.execute(
+            "SELECT unnest(%s::int4[]), unnest(%s::bool[])",
+            [array_literal([7, None]), array_literal([True, False])],
+        )
+        self.assertEqual(self.env.cr.fetchall(), [(7, True), (None, False)])
 
     def test_batch_refused_without_create_right(self):
         salesman = new_test_user(

@@ -28,10 +28,11 @@ def array_literal(values):
     single parameter: psycopg2 adapts a list of 10,000 values into as many
     SQL literals, which PostgreSQL then parses one by one (40-80 ms per
     column of 10,000, against 3-8 ms for the array's text)."""
-    return "{%s}" % ",".join(
+    elements = ",".join(
         "NULL" if value is None else _ARRAY_ELEMENT.get(type(value), _quoted)(value)
         for value in values
     )
+    return f"{{{elements}}}"
 
 
 class KpulseDunningBatch(models.AbstractModel):

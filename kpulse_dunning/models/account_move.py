@@ -4,7 +4,7 @@ from datetime import timedelta
 from odoo import api, fields, models
 from odoo.exceptions import LockError, UserError
 from odoo.fields import Domain
-from odoo.tools import SQL, float_round
+from odoo.tools import SQL
 from odoo.tools.sql import column_exists, create_column
 
 SETTLED_PAYMENT_STATES = ("paid", "in_payment", "reversed")
@@ -692,29 +692,25 @@ class AccountMove(models.Model):
         :return: {move id: {"penalty_amount", "indemnity_amount",
             "penalty_rate", "periods"}}
         """
-        # Settings per company, customer and currency once, not per invoice.
-        applying = {
-            company: company.kpulse_penalty_apply for company in self.company_id
-        }
-        professional = {
-            partner: partner.kpulse_is_professional
-            and not partner.kpulse_penalty_excluded
-            for partner in self.commercial_partner_id
-        }
-        roundings = {currency: currency.rounding for currency in self.currency_id}
-        bearing = self.filtered(
-            lambda move: move.move_type == "out_invoice"
-            and move.state == "posted"
-            and applying[move.company_id]
-            and professional[move.commercial_partner_id]
-            and (
-                float_round(
-                    move.amount_residual,
-                    precision_rounding=roundings[move.currency_id],
-                )
-                > 0
-                or (claim and move.payment_state in PAID_STATES)
+        # The rule in one query, not six reads per invoice of 10,000 (the
+        # amounts due are stored rounded to their currency). sudo: it only
+        # narrows down the invoices given, which the caller has read; a
+        # record rule must not silently spare one of them its penalties.
+        due = Domain("amount_residual", ">", 0)
+        if claim:
+            due |= Domain("payment_state", "in", PAID_STATES)
+        bearing = (
+            self.sudo()
+            .search(
+                Domain("id", "in", self.ids)
+                & Domain("move_type", "=", "out_invoice")
+                & Domain("state", "=", "posted")
+                & Domain("company_id.kpulse_penalty_apply", "=", True)
+                & Domain("commercial_partner_id.kpulse_is_professional", "=", True)
+                & Domain("commercial_partner_id.kpulse_penalty_excluded", "=", False)
+                & due
             )
+            .with_env(self.env)
         )
         breakdown = self.env["kpulse.dunning.rate"]._penalty_breakdown(bearing, date)
         indemnities = {}  # (company, currency): one conversion each

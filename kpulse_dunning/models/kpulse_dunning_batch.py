@@ -181,6 +181,8 @@ class KpulseDunningBatch(models.AbstractModel):
             # Amounts are rounded per currency in _add_totals: Monetary's own
             # conversion opens one environment per value.
             return lambda value: value
+        if field.type == "many2one":
+            return lambda value: value or None  # Many2one.convert_to_column
         converted = {}
 
         def convert(value):

@@ -349,11 +349,12 @@ class KpulseDunning(models.Model):
         """
         return self.env["kpulse.dunning.batch"]._create(vals_list).with_env(self.env)
 
-    def _write_batch_amounts(self, lines=True):
-        """Store the amounts of these reminders and (with ``lines``) of their
-        lines, from the invoices, in two queries: the ORM rounds each
-        monetary value one record at a time, which dominates the cost of a
-        batch of thousands. New lines come with their amounts already."""
+    def _write_batch_amounts(self):
+        """Store the amounts of these reminders and of their lines, from the
+        invoices, in two queries (a claim refreshed on many reminders): the
+        ORM rounds each monetary value one record at a time, which dominates
+        the cost of a batch of thousands. New reminders get theirs from
+        ``kpulse.dunning.batch``."""
         if not self:
             return
         for name in TOTAL_FIELDS:
@@ -368,18 +369,17 @@ class KpulseDunning(models.Model):
         # Raw SQL, safe: inputs flushed above, parameters bound by SQL(), the
         # rows are the reminders of this batch (record rules already applied
         # to how they were found), outputs invalidated below.
-        if lines:
-            self.env.cr.execute(
-                SQL(
-                    """
+        self.env.cr.execute(
+            SQL(
+                """
                 UPDATE kpulse_dunning_line AS line
                 SET amount_residual = move.amount_residual
                 FROM account_move AS move
                 WHERE move.id = line.move_id AND line.dunning_id IN %(ids)s
                 """,
-                    ids=ids,
-                )
+                ids=ids,
             )
+        )
         # Same reasons: the lines' amounts were just written in this query's
         # transaction, the currencies flushed above.
         self.env.cr.execute(

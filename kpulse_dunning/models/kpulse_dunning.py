@@ -1,3 +1,4 @@
+from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -757,14 +758,18 @@ class KpulseDunning(models.Model):
     def _split_settled(self):
         """The reminders whose invoices are all paid, and the ids of the paid
         invoices, found in one pass over the batch."""
-        moves = self.line_ids.move_id
+        lines = self.line_ids
+        moves = lines.move_id
         moves._kpulse_fetch_for_reminders()
-        settled_ids = set(moves.filtered(lambda move: move._kpulse_is_settled()).ids)
+        settled_ids = {move.id for move in moves if move._kpulse_is_settled()}
+        # One pass over the lines, not one traversal per reminder.
+        unsettled = {
+            line.dunning_id.id for line in lines if line.move_id.id not in settled_ids
+        }
         # A late-payment claim is made of paid invoices: their payment does
         # not settle it.
         settled = self.filtered(
-            lambda d: d.claim_type == "reminder"
-            and all(line.move_id.id in settled_ids for line in d.line_ids)
+            lambda d: d.claim_type == "reminder" and d.id not in unsettled
         )
         return settled, settled_ids
 
@@ -996,12 +1001,17 @@ class KpulseDunning(models.Model):
         penalties = to_escalate.line_ids.move_id._kpulse_penalty_values(
             fields.Date.context_today(self)
         )
+        # The invoices still due of each reminder, in one pass over the lines
+        # (in their order), not one traversal and filter per reminder.
+        moves_of = defaultdict(list)
+        for line in to_escalate.line_ids:
+            if line.move_id.id not in settled_ids:
+                moves_of[line.dunning_id.id].append(line.move_id.id)
+        Move = self.env["account.move"]
         vals_list = [
             dict(
                 self._prepare_vals(
-                    dunning.line_ids.move_id.filtered(
-                        lambda move: move.id not in settled_ids
-                    ),
+                    Move.browse(moves_of[dunning.id]),
                     templates[next_levels[dunning], dunning.company_id],
                     level=next_levels[dunning],
                     penalties=penalties,

@@ -8,6 +8,7 @@ from odoo.tools import SQL
 from odoo.tools.misc import format_date
 
 from ..report.kpulse_dunning_letter import LETTER_REPORT
+from .kpulse_dunning_batch import array_literal
 
 # States a reminder can be sent from.
 SENDABLE_STATES = ("draft", "failed")
@@ -332,6 +333,8 @@ class KpulseDunning(models.Model):
 
     @api.model
     def _invoice_contact(self, partner):
+        if not partner.child_ids:  # most customers: no contact to look through
+            return partner
         invoice_contacts = partner.child_ids.filtered(
             lambda child: child.type == "invoice" and child.email
         )
@@ -1022,7 +1025,49 @@ class KpulseDunning(models.Model):
             for dunning in to_escalate
         ]
         to_escalate.filtered(lambda d: d.state in ("draft", "failed")).state = "cancel"
-        return self._create_batch(vals_list), refusals
+        escalated = self._create_batch(vals_list)
+        to_escalate._set_escalated_to(escalated)
+        return escalated, refusals
+
+    def _set_escalated_to(self, successors):
+        """Point each of these reminders to its successor just created
+        (``successors[i]`` escalates ``self[i]``), in one query.
+
+        That is what ``_compute_escalated_id`` finds: an escalated reminder
+        is refused a second escalation, so the new one is its only successor
+        not cancelled. The ORM would read the successors of 10,000 reminders
+        and write them back 100 rows at a time (1.3 s).
+        """
+        if not self:
+            return
+        if len(self) != len(successors):
+            raise ValueError("one successor per escalated reminder")
+        self.env.remove_to_compute(self._fields["escalated_id"], self)
+        self.flush_recordset(["escalated_id"])
+        # Raw SQL, safe: the caller locked these reminders and checked the
+        # user's write access to them (_escalate); the successors were just
+        # created by kpulse.dunning.batch with its checks. The row of each
+        # escalated reminder is still updated, which makes a concurrent
+        # second escalation fail to serialize, as through the ORM. Cache
+        # invalidated and dependents marked below.
+        self.env.execute_query(
+            SQL(
+                """
+                UPDATE kpulse_dunning AS dunning
+                   SET escalated_id = pair.successor_id,
+                       write_uid = %(uid)s, write_date = %(now)s
+                  FROM unnest(%(ids)s::int4[], %(successor_ids)s::int4[])
+                       AS pair(id, successor_id)
+                 WHERE dunning.id = pair.id
+                """,
+                uid=self.env.uid,
+                now=self.env.cr.now(),
+                ids=array_literal(self.ids),
+                successor_ids=array_literal(successors.ids),
+            )
+        )
+        self.invalidate_recordset(["escalated_id", "write_uid", "write_date"])
+        self.modified(["escalated_id"])
 
     # === MAIL GATEWAY === #
 

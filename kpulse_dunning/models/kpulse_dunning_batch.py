@@ -104,6 +104,18 @@ class KpulseDunningBatch(models.AbstractModel):
     @api.model
     def _insert_dunnings(self, vals_list):
         Dunning = self.env["kpulse.dunning"]
+        # Field-level access to what the values and the context's defaults
+        # set, as the ORM's create checks it.
+        given = {name for vals in vals_list for name in vals}
+        given.update(
+            key[8:]
+            for key in self.env.context
+            if key.startswith("default_") and key[8:] in Dunning._fields
+        )
+        for name in given:
+            if name not in Dunning._fields:
+                raise ValueError(f"Invalid field {name!r} in {Dunning._name!r}")
+            Dunning._check_field_access(Dunning._fields[name], "write")
         # Defaults once for the batch: they depend on the context, not on
         # the record (the ORM looks them up again for each record).
         defaults = Dunning.default_get(list(Dunning._fields))

@@ -132,12 +132,16 @@ class TestReminderCompany(KpulseDunningCommon):
             company_id=cls.company_a.id,
             company_ids=(cls.company_a | cls.company_b).ids,
         )
-        invoice_b = cls._overdue_invoice(
-            30,
+        invoice_b = cls._invoice_of_b(30)
+        cls.dunning_b = cls._create_dunnings(invoice_b)
+
+    @classmethod
+    def _invoice_of_b(cls, days_late):
+        return cls._overdue_invoice(
+            days_late,
             company_id=cls.company_b.id,
             journal_id=cls.company_data_b["default_journal_sale"].id,
         )
-        cls.dunning_b = cls._create_dunnings(invoice_b)
 
     def _as_ab(self, records):
         # Working in company A, allowed in both.
@@ -167,15 +171,7 @@ class TestReminderCompany(KpulseDunningCommon):
         what Odoo's own check refuses, whichever record of a batch is wrong,
         and lets a consistent batch through."""
         Line = self.env["kpulse.dunning.line"]
-        invoices_b = self._overdue_invoice(
-            35,
-            company_id=self.company_b.id,
-            journal_id=self.company_data_b["default_journal_sale"].id,
-        ) | self._overdue_invoice(
-            36,
-            company_id=self.company_b.id,
-            journal_id=self.company_data_b["default_journal_sale"].id,
-        )
+        invoices_b = self._invoice_of_b(35) | self._invoice_of_b(36)
         invoice_a = self._overdue_invoice(37)
         with self.assertRaises(UserError):
             with self.env.cr.savepoint():
@@ -229,11 +225,7 @@ class TestReminderCompany(KpulseDunningCommon):
             company_id=self.company_a.id,
             company_ids=self.company_a.ids,
         )
-        invoice_b = self._overdue_invoice(
-            38,
-            company_id=self.company_b.id,
-            journal_id=self.company_data_b["default_journal_sale"].id,
-        )
+        invoice_b = self._invoice_of_b(38)
         Dunning = self.env["kpulse.dunning"]
         vals = Dunning._prepare_vals(invoice_b, self.template_b)
         count = Dunning.search_count([])
@@ -249,11 +241,7 @@ class TestReminderCompany(KpulseDunningCommon):
     def test_batch_refuses_other_company_template(self):
         """Odoo's company check on the reminders of a batch: an invoice of
         company B reminded with a template of company A is refused."""
-        invoice_b = self._overdue_invoice(
-            39,
-            company_id=self.company_b.id,
-            journal_id=self.company_data_b["default_journal_sale"].id,
-        )
+        invoice_b = self._invoice_of_b(39)
         Dunning = self.env["kpulse.dunning"]
         vals = Dunning._prepare_vals(invoice_b, self.template_2_a)
         count = Dunning.search_count([])

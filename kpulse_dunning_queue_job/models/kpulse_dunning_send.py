@@ -24,6 +24,9 @@ class KpulseDunningSend(models.AbstractModel):
         budget = self._job_time_budget()
         # In the cron's order (by id), whatever the cache holds: the same run
         # always gives the same batches, which identity_key relies on.
+        # sudo: only the ids of the run's reminders are read, to cut them
+        # into batches; a record rule must not leave part of a queued run
+        # without a job.
         dunnings = run.sudo().dunning_ids.sorted("id")
         start = 0
         while start < len(dunnings):

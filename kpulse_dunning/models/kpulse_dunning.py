@@ -976,16 +976,20 @@ class KpulseDunning(models.Model):
         if not self:
             raise UserError(self.env._("Select at least one reminder to escalate."))
         self._lock_for_action()
-        # Each reminder follows the levels and templates of its own company.
-        next_by_company = {}
-        for dunning in self:
-            key = (dunning.level_id, dunning.company_id)
-            if key not in next_by_company:
-                next_by_company[key] = key[0]._get_next_level(key[1])
-        next_levels = {
-            dunning: next_by_company[dunning.level_id, dunning.company_id]
-            for dunning in self
+        # Only what escalating reads: the first read of any field would fetch
+        # every field of the reminders (0.25 s more on 10,000).
+        self.fetch(
+            ["level_id", "company_id", "state", "claim_type", "escalated_id", "user_id"]
+        )
+        # Each reminder follows the levels and templates of its own company,
+        # looked up once per level and company.
+        level_keys = {
+            dunning: (dunning.level_id, dunning.company_id) for dunning in self
         }
+        next_by_key = {
+            key: key[0]._get_next_level(key[1]) for key in set(level_keys.values())
+        }
+        next_levels = {dunning: next_by_key[key] for dunning, key in level_keys.items()}
         refusals = self._escalation_refusals(next_levels)
         candidates = self.filtered(lambda d: d not in refusals)
         settled, settled_ids = candidates._split_settled()
@@ -995,11 +999,14 @@ class KpulseDunning(models.Model):
         to_escalate = candidates - settled
         if not to_escalate:
             return self.browse(), refusals
-        templates = {}
-        for dunning in to_escalate:
-            key = (next_levels[dunning], dunning.company_id)
-            if key not in templates:
-                templates[key] = key[0]._get_default_template(dunning.company_id)
+        template_keys = {
+            dunning: (next_levels[dunning], level_keys[dunning][1])
+            for dunning in to_escalate
+        }
+        templates = {
+            key: key[0]._get_default_template(key[1])
+            for key in set(template_keys.values())
+        }
         to_escalate.partner_id.child_ids.mapped("email")  # one query for all contacts
         penalties = to_escalate.line_ids.move_id._kpulse_penalty_values(
             fields.Date.context_today(self)
@@ -1015,7 +1022,7 @@ class KpulseDunning(models.Model):
             dict(
                 self._prepare_vals(
                     Move.browse(moves_of[dunning.id]),
-                    templates[next_levels[dunning], dunning.company_id],
+                    templates[template_keys[dunning]],
                     level=next_levels[dunning],
                     penalties=penalties,
                     user=dunning.user_id,

@@ -28,10 +28,20 @@ def array_literal(values):
     single parameter: psycopg2 adapts a list of 10,000 values into as many
     SQL literals, which PostgreSQL then parses one by one (40-80 ms per
     column of 10,000, against 3-8 ms for the array's text)."""
-    elements = ",".join(
-        "NULL" if value is None else _ARRAY_ELEMENT.get(type(value), _quoted)(value)
-        for value in values
-    )
+    kinds = set(map(type, values))
+    if len(kinds) == 1:
+        # One type for the whole column (ids, amounts, dates): one formatter,
+        # mapped in C rather than looked up for each value.
+        kind = kinds.pop()
+        if kind is type(None):
+            elements = ",".join(["NULL"] * len(values))
+        else:
+            elements = ",".join(map(_ARRAY_ELEMENT.get(kind, _quoted), values))
+    else:
+        elements = ",".join(
+            "NULL" if value is None else _ARRAY_ELEMENT.get(type(value), _quoted)(value)
+            for value in values
+        )
     return f"{{{elements}}}"
 
 
@@ -144,27 +154,22 @@ class KpulseDunningBatch(models.AbstractModel):
             )
         ]
         dunnings = Dunning.browse(ids)
-        converters = {
-            name: self._column_converter(field, dunnings)
-            for name, field in columns.items()
-        }
-        values = [
-            dict(
-                {name: convert(row.get(name)) for name, convert in converters.items()},
-                id=id_,
-            )
-            for id_, row in zip(ids, rows, strict=True)
-        ]
+        # Column by column: the field's conversion applied down each column.
+        column_values = {"id": ids}
+        for name, field in columns.items():
+            convert = self._column_converter(field, dunnings)
+            column_values[name] = [convert(row.get(name)) for row in rows]
         # Raw SQL, safe: create access is checked by _create, record rules,
         # companies and constraints below, on the records as inserted; the
         # values are bound parameters, converted to their columns by the
         # fields themselves (amounts rounded per currency in _add_totals).
         # The new ids come from the table's own sequence.
-        self._insert_rows(
+        self._insert_columns(
             Dunning._table,
             dict({"id": "int4"}, **{n: f.column_type[1] for n, f in columns.items()}),
-            values,
+            column_values,
         )
+        self._cache_rows(dunnings, columns, rows)
         # What depends on the new reminders elsewhere (an escalated
         # reminder's successor, a run's counts) is marked as the ORM marks it.
         dunnings.modified(Dunning._fields, create=True)
@@ -184,6 +189,61 @@ class KpulseDunningBatch(models.AbstractModel):
             dunnings._check_company()
         dunnings.check_access("create")  # record rules, on the rows inserted
         return dunnings
+
+    @api.model
+    def _cache_rows(self, records, columns, rows):
+        """Put the values just inserted in cache, as the ORM's create does:
+        the checks that follow (companies, constraints) and the callers
+        would otherwise fetch every field of the new records again (ten
+        queries and 0.3 s for 10,000 reminders).
+
+        Stored fields no row gives are empty, as the ORM caches them. Left
+        out, and fetched when read: computed fields some rows leave to
+        compute, and fields whose cached value depends on the context.
+        """
+        log_values = {
+            "create_uid": self.env.uid,
+            "create_date": self.env.cr.now(),
+            "write_uid": self.env.uid,
+            "write_date": self.env.cr.now(),
+        }
+        for name, field in records._fields.items():
+            if name in log_values:
+                field._insert_cache(records, [log_values[name]] * len(rows))
+                continue
+            if not (field.store and field.column_type) or name == "id":
+                continue
+            if field.translate or field.company_dependent:
+                continue
+            if field.compute and any(name not in row for row in rows):
+                continue
+            if name in columns:
+                convert = self._cache_converter(field, records)
+                values = [convert(row.get(name)) for row in rows]
+            else:
+                values = [field.convert_to_cache(None, records, validate=False)] * len(
+                    rows
+                )
+            field._insert_cache(records, values)
+
+    @api.model
+    def _cache_converter(self, field, records):
+        """The field's own conversion of a value to its cache, once per
+        distinct value."""
+        if field.type == "monetary":
+            # Rounded per currency in _add_totals; 0.0 for none, as read back.
+            return lambda value: float(value or 0.0)
+        if field.type == "many2one":
+            return lambda value: value or None  # Many2one.convert_to_cache
+        converted = {}
+
+        def convert(value):
+            key = (type(value), value)
+            if key not in converted:
+                converted[key] = field.convert_to_cache(value, records, validate=False)
+            return converted[key]
+
+        return convert
 
     @api.model
     def _column_converter(self, field, records):
@@ -213,13 +273,20 @@ class KpulseDunningBatch(models.AbstractModel):
         type}) into ``table`` in one query, with Odoo's log columns; return
         the id of each row inserted, followed by its ``returning`` columns.
         The caller says why its values are safe to insert."""
+        return self._insert_columns(
+            table,
+            columns,
+            {name: [row[name] for row in rows] for name in columns},
+            returning=returning,
+        )
+
+    @api.model
+    def _insert_columns(self, table, columns, values, returning=()):
+        """``_insert_rows`` with the values given column by column:
+        ``values`` is {name: [value of each row]}."""
         now = self.env.cr.now()
         arrays = [
-            SQL(
-                "%s::%s[]",
-                array_literal([row[name] for row in rows]),
-                SQL(array_type),
-            )
+            SQL("%s::%s[]", array_literal(values[name]), SQL(array_type))
             for name, array_type in columns.items()
         ]
         names = SQL(", ").join(SQL.identifier(name) for name in columns)

@@ -62,6 +62,27 @@ class TestDunningBatch(KpulseDunningCommon):
             for line in dunning.line_ids
         )
 
+    def test_cache_matches_database(self):
+        """What the batch leaves in cache is what the database holds: the
+        code that reads the new reminders right after their creation sees
+        the values read back later."""
+        Dunning = self.env["kpulse.dunning"]
+        vals = Dunning._prepare_vals(self.invoices, self.template_1)
+        batch = Dunning._create_batch([vals])
+        stored = [
+            name
+            for name, field in Dunning._fields.items()
+            if field.store and field.column_type
+        ]
+        plain = [name for name in stored if not Dunning._fields[name].compute]
+        with self.assertQueryCount(0):  # nothing fetched back
+            cached = {name: batch[name] for name in plain}
+        cached.update((name, batch[name]) for name in stored if name not in cached)
+        self.env.flush_all()
+        self.env.invalidate_all()
+        for name in stored:
+            self.assertEqual(batch[name], cached[name], name)
+
     def test_batch_matches_orm_create(self):
         """Same values, read back from the database, as the ORM's create of
         the same values: defaults, totals, lines, penalty periods."""

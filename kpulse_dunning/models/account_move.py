@@ -713,29 +713,34 @@ class AccountMove(models.Model):
             .with_env(self.env)
         )
         breakdown = self.env["kpulse.dunning.rate"]._penalty_breakdown(bearing, date)
-        indemnities = {}  # (company, currency): one conversion each
+        # The indemnity is set in euros by law: converted at the reminder
+        # date, once per company and currency (sudo: it only groups the
+        # invoices found above).
+        indemnity_of = {}
+        for company, currency, move_ids in bearing.sudo()._read_group(
+            [("id", "in", bearing.ids)], ["company_id", "currency_id"], ["id:array_agg"]
+        ):
+            late_ids = [
+                move_id for move_id in move_ids if breakdown[move_id]["periods"]
+            ]
+            if late_ids:
+                indemnity = company.kpulse_indemnity_currency_id._convert(
+                    company.kpulse_indemnity_amount, currency, company, date
+                )
+                indemnity_of.update(dict.fromkeys(late_ids, indemnity))
         values = {}
-        for move in self:
-            move_values = breakdown.get(move.id)
-            if not move_values or not move_values["periods"]:
-                values[move.id] = {
+        for move_id in self.ids:
+            if move_id in indemnity_of:
+                values[move_id] = dict(
+                    breakdown[move_id], indemnity_amount=indemnity_of[move_id]
+                )
+            else:
+                values[move_id] = {
                     "penalty_amount": 0.0,
                     "indemnity_amount": 0.0,
                     "penalty_rate": 0.0,
                     "periods": [],
                 }
-                continue
-            company, currency = move.company_id, move.currency_id
-            if (company, currency) not in indemnities:
-                # Set in euros by law: converted at the reminder date.
-                indemnities[company, currency] = (
-                    company.kpulse_indemnity_currency_id._convert(
-                        company.kpulse_indemnity_amount, currency, company, date
-                    )
-                )
-            values[move.id] = dict(
-                move_values, indemnity_amount=indemnities[company, currency]
-            )
         return values
 
     # === ACTIONS === #

@@ -764,7 +764,7 @@ class KpulseDunning(models.Model):
         lines = self.line_ids
         moves = lines.move_id
         moves._kpulse_fetch_for_reminders()
-        settled_ids = {move.id for move in moves if move._kpulse_is_settled()}
+        settled_ids = moves._kpulse_settled_ids()
         # One pass over the lines, not one traversal per reminder.
         unsettled = {
             line.dunning_id.id for line in lines if line.move_id.id not in settled_ids

@@ -48,6 +48,26 @@ class TestCanBeDunned(KpulseDunningCommon):
         self.assertEqual(not_found, moves - overdue - partial)
         self.assertEqual(partial.amount_residual, 500.0)
 
+    def test_settled_in_one_search(self):
+        """The invoices found settled in one search (a batch of reminders)
+        are those found settled one by one."""
+        overdue = self._overdue_invoice(10)
+        partial = self._overdue_invoice(10, amount=800.0)
+        self._pay(partial, 300.0)
+        paid = self._overdue_invoice(10)
+        self._pay(paid)
+        paid_twice = self._overdue_invoice(10, amount=600.0)
+        self._pay(paid_twice, 100.0)
+        self._pay(paid_twice, 500.0)
+        moves = overdue | partial | paid | paid_twice
+        with self.assertQueryCount(1):
+            settled_ids = moves._kpulse_settled_ids()
+        self.assertEqual(settled_ids, {paid.id, paid_twice.id})
+        self.assertEqual(
+            settled_ids, {move.id for move in moves if move._kpulse_is_settled()}
+        )
+        self.assertEqual(moves.browse()._kpulse_settled_ids(), set())
+
     def test_refusal_names_invoices_and_reasons(self):
         paid = self._overdue_invoice(10)
         self._pay(paid)

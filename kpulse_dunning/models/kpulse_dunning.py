@@ -1,4 +1,3 @@
-from collections import defaultdict
 from datetime import timedelta
 
 from odoo import api, fields, models
@@ -758,21 +757,35 @@ class KpulseDunning(models.Model):
                 self.env._("Only billing users can send payment reminders.")
             )
 
-    def _split_settled(self):
+    def _move_ids_by_reminder(self):
+        """{reminder id: [ids of its invoices]}, in one grouped read of the
+        lines rather than two records read per line."""
+        return {
+            dunning.id: move_ids
+            for dunning, move_ids in self.env["kpulse.dunning.line"]._read_group(
+                [("dunning_id", "in", self.ids)], ["dunning_id"], ["move_id:array_agg"]
+            )
+        }
+
+    def _split_settled(self, move_ids_by_reminder=None):
         """The reminders whose invoices are all paid, and the ids of the paid
-        invoices, found in one pass over the batch."""
-        lines = self.line_ids
-        moves = lines.move_id
+        invoices, found in one pass over the batch.
+
+        :param dict move_ids_by_reminder: ``_move_ids_by_reminder()``, when
+            the caller has it already.
+        """
+        if move_ids_by_reminder is None:
+            move_ids_by_reminder = self._move_ids_by_reminder()
+        moves = self.env["account.move"].browse(
+            {move_id for ids in move_ids_by_reminder.values() for move_id in ids}
+        )
         moves._kpulse_fetch_for_reminders()
         settled_ids = moves._kpulse_settled_ids()
-        # One pass over the lines, not one traversal per reminder.
-        unsettled = {
-            line.dunning_id.id for line in lines if line.move_id.id not in settled_ids
-        }
         # A late-payment claim is made of paid invoices: their payment does
         # not settle it.
         settled = self.filtered(
-            lambda d: d.claim_type == "reminder" and d.id not in unsettled
+            lambda d: d.claim_type == "reminder"
+            and settled_ids.issuperset(move_ids_by_reminder.get(d.id, ()))
         )
         return settled, settled_ids
 
@@ -992,7 +1005,8 @@ class KpulseDunning(models.Model):
         next_levels = {dunning: next_by_key[key] for dunning, key in level_keys.items()}
         refusals = self._escalation_refusals(next_levels)
         candidates = self.filtered(lambda d: d not in refusals)
-        settled, settled_ids = candidates._split_settled()
+        move_ids_by_reminder = candidates._move_ids_by_reminder()
+        settled, settled_ids = candidates._split_settled(move_ids_by_reminder)
         settled.filtered(lambda d: d.state in ("draft", "failed")).state = "paid"
         for dunning in settled:
             refusals[dunning] = self.env._("its invoices are paid")
@@ -1008,20 +1022,21 @@ class KpulseDunning(models.Model):
             for key in set(template_keys.values())
         }
         to_escalate.partner_id.child_ids.mapped("email")  # one query for all contacts
-        penalties = to_escalate.line_ids.move_id._kpulse_penalty_values(
+        # The invoices still due of each reminder, in the order of their ids.
+        Move = self.env["account.move"]
+        still_due = {
+            dunning: Move.browse(
+                sorted(set(move_ids_by_reminder.get(dunning.id, ())) - settled_ids)
+            )
+            for dunning in to_escalate
+        }
+        penalties = Move.union(*still_due.values())._kpulse_penalty_values(
             fields.Date.context_today(self)
         )
-        # The invoices still due of each reminder, in one pass over the lines
-        # (in their order), not one traversal and filter per reminder.
-        moves_of = defaultdict(list)
-        for line in to_escalate.line_ids:
-            if line.move_id.id not in settled_ids:
-                moves_of[line.dunning_id.id].append(line.move_id.id)
-        Move = self.env["account.move"]
         vals_list = [
             dict(
                 self._prepare_vals(
-                    Move.browse(moves_of[dunning.id]),
+                    still_due[dunning],
                     templates[template_keys[dunning]],
                     level=next_levels[dunning],
                     penalties=penalties,

@@ -992,7 +992,15 @@ class KpulseDunning(models.Model):
         # Only what escalating reads: the first read of any field would fetch
         # every field of the reminders (0.25 s more on 10,000).
         self.fetch(
-            ["level_id", "company_id", "state", "claim_type", "escalated_id", "user_id"]
+            [
+                "level_id",
+                "company_id",
+                "partner_id",
+                "state",
+                "claim_type",
+                "escalated_id",
+                "user_id",
+            ]
         )
         # Each reminder follows the levels and templates of its own company,
         # looked up once per level and company.

@@ -43,7 +43,7 @@ class TestTwoUsersAtOnce(BaseCase):
                             )
                         ],
                     }
-                    for _i in range(7)
+                    for _i in range(11)
                 ]
             )
             invoices.action_post()
@@ -171,11 +171,7 @@ class TestTwoUsersAtOnce(BaseCase):
         )
         self.assertEqual(count, 1)
 
-    def test_two_workers_on_one_queue(self):
-        """Two cron workers take different batches of one queue: every
-        reminder is processed once."""
-        invoice_ids = self.invoice_ids[3:7]
-
+    def _queued(self, invoice_ids):
         def queue(env):
             template = env.ref("kpulse_dunning.kpulse_dunning_template_1")
             wizard = env["kpulse.dunning.create"].create(
@@ -185,7 +181,51 @@ class TestTwoUsersAtOnce(BaseCase):
             env["kpulse.dunning.send"]._queue(dunnings, "send")
             return dunnings.ids
 
-        dunning_ids = self._committed(queue)
+        return self._committed(queue)
+
+    def _sent_once(self, dunning_ids):
+        """Whether each reminder was sent, once, and the queue is empty."""
+
+        def outcome(env):
+            dunnings = env["kpulse.dunning"].browse(dunning_ids)
+            messages = env["mail.message"].search_count(
+                [
+                    ("model", "=", "kpulse.dunning"),
+                    ("res_id", "in", dunning_ids),
+                    ("message_type", "=", "comment"),
+                ]
+            )
+            return set(dunnings.mapped("state")), dunnings.run_id, messages
+
+        states, runs, messages = self._committed(outcome)
+        self.assertEqual(states, {"sent"})
+        self.assertFalse(runs, "the queue is empty")
+        self.assertEqual(messages, len(dunning_ids), "each reminder sent once")
+
+    def test_worker_started_before_other_committed(self):
+        """A cron worker whose transaction began before another worker
+        committed a batch of the same queue fails to lock that batch: it
+        starts again from a fresh snapshot, takes the rest, and logs no
+        error for a conflict it expects."""
+        dunning_ids = self._queued(self.invoice_ids[7:11])
+        with self.db.cursor() as cr_b:
+            env_b = self._env(cr_b)
+            env_b["kpulse.dunning"].browse(dunning_ids).mapped("run_id")  # snapshot
+            with self.db.cursor() as cr_a:
+                env_a = self._env(cr_a)
+                batch_a = env_a["kpulse.dunning"].browse(dunning_ids[:2])
+                for run, dunnings in batch_a.grouped("run_id").items():
+                    run._process(dunnings)
+                cr_a.commit()
+            with self.assertNoLogs("odoo.sql_db", level="ERROR"):
+                env_b["kpulse.dunning.send"]._cron_process_queue()
+            cr_b.commit()
+        self._sent_once(dunning_ids)
+
+    def test_two_workers_on_one_queue(self):
+        """Two cron workers take different batches of one queue: every
+        reminder is processed once."""
+        dunning_ids = self._queued(self.invoice_ids[3:7])
         Param = "ir.config_parameter"
         self._committed(
             lambda env: env[Param].set_param("kpulse_dunning.batch_size", 2)
@@ -205,19 +245,4 @@ class TestTwoUsersAtOnce(BaseCase):
             self._committed(
                 lambda env: env[Param].set_param("kpulse_dunning.batch_size", False)
             )
-
-        def outcome(env):
-            dunnings = env["kpulse.dunning"].browse(dunning_ids)
-            messages = env["mail.message"].search_count(
-                [
-                    ("model", "=", "kpulse.dunning"),
-                    ("res_id", "in", dunning_ids),
-                    ("message_type", "=", "comment"),
-                ]
-            )
-            return set(dunnings.mapped("state")), dunnings.run_id, messages
-
-        states, runs, messages = self._committed(outcome)
-        self.assertEqual(states, {"sent"})
-        self.assertFalse(runs, "the queue is empty")
-        self.assertEqual(messages, 4, "each reminder sent once")
+        self._sent_once(dunning_ids)

@@ -433,12 +433,12 @@ class KpulseDunning(models.Model):
                 """
                 UPDATE kpulse_dunning
                    SET run_id = %(run)s, write_uid = %(uid)s, write_date = %(now)s
-                 WHERE id = ANY(%(ids)s)
+                 WHERE id = ANY(%(ids)s::int4[])
                 """,
                 run=run.id or None,
                 uid=self.env.uid,
                 now=self.env.cr.now(),
-                ids=self.ids,
+                ids=array_literal(self.ids),
             )
         )
         self.invalidate_recordset(["run_id", "write_uid", "write_date"])
@@ -569,6 +569,9 @@ class KpulseDunning(models.Model):
     def _queue_action(self, action):
         """Hand a big Send or Print to the background engine; return at once."""
         self._lock_for_action()
+        # Only what queuing reads: the first read of any field would fetch
+        # every field of the 10,000 reminders a big click queues.
+        self.fetch(["run_id", "state"])
         to_queue = self.filtered(lambda d: not d.run_id)
         if action == "send":
             to_queue = to_queue.filtered(lambda d: d.state in SENDABLE_STATES)

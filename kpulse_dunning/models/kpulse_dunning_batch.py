@@ -45,6 +45,20 @@ def array_literal(values):
     return f"{{{elements}}}"
 
 
+def _memoized(convert):
+    """``convert``, called once per distinct value (and type: 1 and True
+    are different values here)."""
+    converted = {}
+
+    def memoized(value):
+        key = (type(value), value)
+        if key not in converted:
+            converted[key] = convert(value)
+        return converted[key]
+
+    return memoized
+
+
 class KpulseDunningBatch(models.AbstractModel):
     """Reminders created by the thousand: the wizard, escalation, automatic
     runs and late-payment claims.
@@ -235,15 +249,9 @@ class KpulseDunningBatch(models.AbstractModel):
             return lambda value: float(value or 0.0)
         if field.type == "many2one":
             return lambda value: value or None  # Many2one.convert_to_cache
-        converted = {}
-
-        def convert(value):
-            key = (type(value), value)
-            if key not in converted:
-                converted[key] = field.convert_to_cache(value, records, validate=False)
-            return converted[key]
-
-        return convert
+        return _memoized(
+            lambda value: field.convert_to_cache(value, records, validate=False)
+        )
 
     @api.model
     def _column_converter(self, field, records):
@@ -255,17 +263,11 @@ class KpulseDunningBatch(models.AbstractModel):
             return lambda value: value
         if field.type == "many2one":
             return lambda value: value or None  # Many2one.convert_to_column
-        converted = {}
-
-        def convert(value):
-            if value is None:
-                return None
-            key = (type(value), value)
-            if key not in converted:
-                converted[key] = field.convert_to_column(value, records)
-            return converted[key]
-
-        return convert
+        return _memoized(
+            lambda value: None
+            if value is None
+            else field.convert_to_column(value, records)
+        )
 
     @api.model
     def _insert_rows(self, table, columns, rows, returning=()):

@@ -398,14 +398,14 @@ class AccountMove(models.Model):
         or an amount due that rounds to zero in the invoice's currency."""
         if not self:
             return set()
+        # sudo: it only narrows down the invoices given, which the caller
+        # chose; a record rule must not make a paid invoice look due.
         nothing_due = Domain.OR(
             Domain("currency_id", "=", currency.id)
             & Domain("amount_residual", ">", -currency.rounding / 2)
             & Domain("amount_residual", "<", currency.rounding / 2)
-            for currency in self.currency_id
+            for currency in self.sudo().currency_id
         )
-        # sudo: it only narrows down the invoices given, which the caller
-        # has read; a record rule must not make a paid invoice look due.
         settled = self.sudo().search(
             Domain("id", "in", self.ids)
             & (Domain("payment_state", "in", SETTLED_PAYMENT_STATES) | nothing_due)

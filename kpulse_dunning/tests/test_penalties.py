@@ -5,7 +5,7 @@ from psycopg2 import IntegrityError
 
 from odoo import Command
 from odoo.exceptions import ValidationError
-from odoo.tests import Form, tagged
+from odoo.tests import Form, new_test_user, tagged
 from odoo.tools import mute_logger
 
 from .common import TODAY, KpulseDunningCommon
@@ -221,6 +221,30 @@ class TestPenalties(KpulseDunningCommon):
         self.assertEqual(
             self._values(invoice, TODAY + timedelta(days=1)), (0.33, 40.0, 12.15)
         )
+
+    def test_record_rule_does_not_spare_penalties(self):
+        """An invoice a record rule hides from the user, handed over by the
+        code (a reminder of it), bears its penalties and is found settled
+        once paid, as for a user who sees it."""
+        hidden = self._invoice("2026-03-15", 1000.0)
+        paid = self._invoice("2026-03-15", 500.0)
+        self._pay(paid)
+        user = new_test_user(
+            self.env, login="kpulse_ruled", groups="account.group_account_invoice"
+        )
+        self.env["ir.rule"].create(
+            {
+                "name": "Not these invoices",
+                "model_id": self.env["ir.model"]._get_id("account.move"),
+                "domain_force": repr([("id", "not in", (hidden | paid).ids)]),
+            }
+        )
+        moves = (hidden | paid).with_user(user)
+        self.assertFalse(moves.search([("id", "in", moves.ids)]), "hidden")
+        expected = hidden._kpulse_penalty_values(TODAY)[hidden.id]
+        self.assertTrue(expected["penalty_amount"], "the test needs a penalty")
+        self.assertEqual(moves._kpulse_penalty_values(TODAY)[hidden.id], expected)
+        self.assertEqual(moves._kpulse_settled_ids(), {paid.id})
 
     def test_values_in_one_batch(self):
         late = self._invoice("2026-05-16", 1000.0)

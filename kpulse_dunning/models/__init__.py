@@ -18,3 +18,4 @@ from . import kpulse_dunning_rate
 from . import kpulse_dunning_legal_rate
 from . import mail_mail
 from . import ir_qweb
+from . import ir_actions_report

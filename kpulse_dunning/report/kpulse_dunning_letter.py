@@ -22,10 +22,12 @@ class ReportKpulseDunningLetter(models.AbstractModel):
     """The letter report, and the engine that prints letters by the hundred.
 
     Debian's wkhtmltopdf refuses several documents in one call, and every
-    call waits ``report.print_delay``: letters are rendered as one HTML
-    document per chunk, converted in one run, and the PDF is split back per
-    reminder. In a background job, chunks are converted by one wkhtmltopdf
-    process per core at once; inside a request, one run at a time.
+    call costs a start (and ``report.print_delay`` when an administrator
+    sets one: see ``ir.actions.report._kpulse_without_script_delay``):
+    letters are rendered as one HTML document per chunk, converted in one
+    run, and the PDF is split back per reminder. In a background job, chunks
+    are converted by one wkhtmltopdf process per core at once; inside a
+    request, one run at a time.
     """
 
     _name = "report.kpulse_dunning.report_dunning_letter"
@@ -147,10 +149,11 @@ class ReportKpulseDunningLetter(models.AbstractModel):
                 )
             ]
         paperformat = report.get_paperformat()
+        letter_report = report.with_context(kpulse_letter_pdf=True)
         with ExitStack() as stack:
             runs = []
             for job in jobs:
-                args = report._build_wkhtmltopdf_args(
+                args = letter_report._build_wkhtmltopdf_args(
                     paperformat,
                     False,
                     specific_paperformat_args=job["specific_paperformat_args"],

@@ -1,10 +1,15 @@
 import io
+import subprocess
+from unittest.mock import patch
 
 from freezegun import freeze_time
 
 from odoo.tests import tagged
 from odoo.tools import html2plaintext
 from odoo.tools.pdf import PdfFileReader
+
+from odoo.addons.base.models import ir_actions_report
+from odoo.addons.kpulse_dunning.report import kpulse_dunning_letter
 
 from .common import TODAY, KpulseDunningCommon
 
@@ -55,6 +60,65 @@ class TestDunningLetter(KpulseDunningCommon):
             self.assertEqual(PdfFileReader(io.BytesIO(pdf)).getNumPages(), 1)
         self.assertTrue(merged.startswith(b"%PDF"))
         self.assertEqual(PdfFileReader(io.BytesIO(merged)).getNumPages(), 2)
+
+    @staticmethod
+    def _script_delay(args):
+        return args[args.index("--javascript-delay") + 1]
+
+    def test_letter_pdf_does_not_wait_for_scripts(self):
+        """wkhtmltopdf waits 1 s after loading a page unless told otherwise
+        (report.print_delay): not for the letter, which runs no script."""
+        Report = self.env["ir.actions.report"].with_context(force_report_rendering=True)
+        with self.allow_pdf_render():
+            runs = []
+            run = ir_actions_report._run_wkhtmltopdf  # as allow_pdf_render set it
+            with patch.object(
+                ir_actions_report,
+                "_run_wkhtmltopdf",
+                side_effect=lambda args: runs.append(args) or run(args),
+            ):
+                letter = Report._render_qweb_pdf(
+                    "kpulse_dunning.action_report_dunning_letter", self.dunnings[:1].ids
+                )[0]
+                Report._render_qweb_pdf(
+                    "base.report_ir_model_overview",
+                    self.env.ref("base.model_res_partner").ids,
+                )
+        self.assertTrue(letter.startswith(b"%PDF"))
+        self.assertEqual(len(runs), 2)
+        self.assertEqual(self._script_delay(runs[0]), "0", "the letter")
+        self.assertEqual(self._script_delay(runs[1]), "1000", "another report")
+
+    def test_parallel_letter_runs_do_not_wait_for_scripts(self):
+        """The engine's own wkhtmltopdf processes (a chunk of letters each)
+        get the same arguments as a letter printed through Odoo."""
+        letters = self.env["report.kpulse_dunning.report_dunning_letter"]
+        report = self.env.ref("kpulse_dunning.action_report_dunning_letter")
+        jobs = [
+            {
+                "bodies": [f"<html><body><p>Letter {number}</p></body></html>"],
+                "specific_paperformat_args": {},
+            }
+            for number in (1, 2)
+        ]
+        with patch.object(
+            kpulse_dunning_letter.subprocess, "Popen", wraps=subprocess.Popen
+        ) as popen:
+            pdfs = letters._convert_letters(report, jobs)
+        self.assertEqual(popen.call_count, 2)
+        for call in popen.call_args_list:
+            self.assertEqual(self._script_delay(call.args[0]), "0")
+        self.assertEqual(len(pdfs), 2)
+        for pdf in pdfs:
+            self.assertEqual(PdfFileReader(io.BytesIO(pdf)).getNumPages(), 1)
+
+    def test_print_delay_set_by_administrator_is_kept(self):
+        self.env["ir.config_parameter"].sudo().set_param("report.print_delay", "2500")
+        report = self.env.ref("kpulse_dunning.action_report_dunning_letter")
+        args = report.with_context(kpulse_letter_pdf=True)._build_wkhtmltopdf_args(
+            report.get_paperformat(), False
+        )
+        self.assertEqual(self._script_delay(args), "2500")
 
     def test_long_letter_is_split_on_its_reference(self):
         invoices = self.env["account.move"].union(

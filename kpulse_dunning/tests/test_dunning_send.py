@@ -1,3 +1,5 @@
+from unittest.mock import patch
+
 from freezegun import freeze_time
 
 from odoo.tests import tagged
@@ -59,6 +61,46 @@ class TestDunningSend(KpulseDunningCommon, MailCommon):
             )
             self.assertEqual(invoice.kpulse_dunning_level_id, self.level_1)
             self.assertEqual(invoice.kpulse_last_dunning_date, TODAY)
+
+    def test_attachments_of_a_batch_created_at_once(self):
+        """Each reminder's e-mail carries its own letter and invoice; the
+        files of the whole batch are created in one call."""
+        invoices = [self._overdue_invoice(10 + days) for days in range(3)]
+        dunnings = self.env["kpulse.dunning"].union(
+            *(self._create_dunnings(invoice) for invoice in invoices)
+        )
+        Attachment = self.registry["ir.attachment"]
+        create = Attachment.create
+        batches = []
+
+        def recording_create(records, vals_list):
+            # Also called with one dict, by the report's assets.
+            values = [vals_list] if isinstance(vals_list, dict) else vals_list
+            if any(vals.get("res_model") == "kpulse.dunning" for vals in values):
+                batches.append(len(values))
+            return create(records, vals_list)
+
+        with (
+            self.mock_mail_gateway(),
+            self.allow_pdf_render(),
+            patch.object(Attachment, "create", recording_create),
+        ):
+            dunnings.with_context(force_report_rendering=True).action_send()
+        self.assertEqual(batches, [6], "three letters and three invoices at once")
+        for dunning, invoice in zip(dunnings, invoices, strict=True):
+            attachments = self._mail_of(dunning).attachment_ids
+            self.assertEqual(
+                sorted(attachments.mapped("name")),
+                sorted(
+                    [
+                        dunning._letter_filename(),
+                        invoice._get_invoice_report_filename(),
+                    ]
+                ),
+            )
+            self.assertEqual(set(attachments.mapped("res_model")), {"kpulse.dunning"})
+            self.assertEqual(set(attachments.mapped("res_id")), {dunning.id})
+            self.assertTrue(all(a.raw.startswith(b"%PDF") for a in attachments))
 
     @mute_logger("odoo.addons.mail.models.mail_render_mixin")
     def test_partial_failure(self):

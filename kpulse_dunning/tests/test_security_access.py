@@ -248,6 +248,11 @@ class TestReminderCompany(KpulseDunningCommon):
         with self.assertRaisesRegex(UserError, "template_id"):
             with self.env.cr.savepoint():
                 Dunning._create_batch([vals])
+        # In a batch of one company, the wrong one among right ones.
+        right = Dunning._prepare_vals(self._invoice_of_b(40), self.template_b)
+        with self.assertRaisesRegex(UserError, "template_id"):
+            with self.env.cr.savepoint():
+                Dunning._create_batch([right, vals, right])
         self.assertEqual(Dunning.search_count([]), count)
 
     def test_default_template_of_company(self):

@@ -223,6 +223,7 @@ def bench_background(env, dunnings):
         env.cr.execute("SELECT COALESCE(MAX(id), 0) FROM kpulse_dunning_run")
         last_run = env.cr.fetchone()[0]
         clicks.append(click())
+        env.cr.commit()  # a snapshot that sees the run the server committed
         env.cr.execute("DELETE FROM kpulse_dunning_run WHERE id > %s", [last_run])
         env.cr.commit()
     crons.active = True

@@ -218,6 +218,8 @@ def bench_background(env, dunnings):
     crons = queue_crons(env)
     crons.active = False
     env.cr.commit()
+    # Raw SQL, in a benchmark only: the runs it deletes are those the two
+    # undone clicks created, after the last run that existed before them.
     clicks = []
     for _i in range(2):
         env.cr.execute("SELECT COALESCE(MAX(id), 0) FROM kpulse_dunning_run")

@@ -48,6 +48,8 @@ class IrActionsReport(models.Model):
         pixels on every page. An administrator who set the parameter keeps
         the delay chosen.
         """
+        # sudo: read as Odoo reads it for the same argument; a system
+        # parameter the user printing may not read, and only read here.
         if self.env["ir.config_parameter"].sudo().get_param("report.print_delay"):
             return args
         args = list(args)

@@ -113,11 +113,16 @@ class TestDunningLetter(KpulseDunningCommon):
             self.assertEqual(PdfFileReader(io.BytesIO(pdf)).getNumPages(), 1)
 
     def test_print_delay_set_by_administrator_is_kept(self):
-        self.env["ir.config_parameter"].sudo().set_param("report.print_delay", "2500")
-        report = self.env.ref("kpulse_dunning.action_report_dunning_letter")
-        args = report.with_context(kpulse_letter_pdf=True)._build_wkhtmltopdf_args(
-            report.get_paperformat(), False
+        # As a billing user, who may not read system parameters.
+        report = (
+            self.env.ref("kpulse_dunning.action_report_dunning_letter")
+            .with_user(self.billing_user)
+            .with_context(kpulse_letter_pdf=True)
         )
+        args = report._build_wkhtmltopdf_args(report.get_paperformat(), False)
+        self.assertEqual(self._script_delay(args), "0")
+        self.env["ir.config_parameter"].sudo().set_param("report.print_delay", "2500")
+        args = report._build_wkhtmltopdf_args(report.get_paperformat(), False)
         self.assertEqual(self._script_delay(args), "2500")
 
     def test_long_letter_is_split_on_its_reference(self):

@@ -65,6 +65,13 @@ class TestDunningAccess(KpulseDunningCommon):
         self.assertTrue(self.level_1.with_user(self.salesman).name)
         with self.assertRaises(AccessError):
             dunning.action_send()
+        # Escalation groups the reminders as superuser: only after the
+        # user's write access to them is checked.
+        count = self.env["kpulse.dunning"].search_count([])
+        with self.assertRaises(AccessError):
+            dunning.action_escalate()
+        self.assertEqual(self.env["kpulse.dunning"].search_count([]), count)
+        self.assertFalse(self.dunning.escalated_id)
         with self.assertRaises(AccessError):
             dunning.write({"state": "sent"})
         with self.assertRaises(AccessError):

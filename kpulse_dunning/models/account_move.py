@@ -639,7 +639,11 @@ class AccountMove(models.Model):
                 groups = list(moves)
             vals_list += [
                 Dunning._prepare_vals(
-                    group, template, penalties=penalties, claim_type="late_payment"
+                    group,
+                    template,
+                    penalties=penalties,
+                    claim_type="late_payment",
+                    date=today,
                 )
                 for group in groups
             ]
@@ -719,30 +723,34 @@ class AccountMove(models.Model):
         due = Domain("amount_residual", ">", 0)
         if claim:
             due |= Domain("payment_state", "in", PAID_STATES)
-        bearing = (
-            self.sudo()
-            .search(
-                Domain("id", "in", self.ids)
-                & Domain("move_type", "=", "out_invoice")
-                & Domain("state", "=", "posted")
-                & Domain("company_id.kpulse_penalty_apply", "=", True)
-                & Domain("commercial_partner_id.kpulse_is_professional", "=", True)
-                & Domain("commercial_partner_id.kpulse_penalty_excluded", "=", False)
-                & due
-            )
-            .with_env(self.env)
+        # Grouped as the breakdown and the indemnity need them, in the same
+        # query that finds them.
+        groups = self.sudo()._read_group(
+            Domain("id", "in", self.ids)
+            & Domain("move_type", "=", "out_invoice")
+            & Domain("state", "=", "posted")
+            & Domain("company_id.kpulse_penalty_apply", "=", True)
+            & Domain("commercial_partner_id.kpulse_is_professional", "=", True)
+            & Domain("commercial_partner_id.kpulse_penalty_excluded", "=", False)
+            & due,
+            ["company_id", "currency_id", "commercial_partner_id"],
+            ["id:array_agg"],
         )
-        breakdown = self.env["kpulse.dunning.rate"]._penalty_breakdown(bearing, date)
+        bearing = self.browse(
+            move_id for *_group, move_ids in groups for move_id in move_ids
+        )
+        breakdown = self.env["kpulse.dunning.rate"]._penalty_breakdown(
+            bearing, date, groups=groups
+        )
         # The indemnity is set in euros by law: converted at the reminder
-        # date, once per company and currency (sudo: it only groups the
-        # invoices found above).
-        indemnity_of = {}
-        for company, currency, move_ids in bearing.sudo()._read_group(
-            [("id", "in", bearing.ids)], ["company_id", "currency_id"], ["id:array_agg"]
-        ):
-            late_ids = [
+        # date, once per company and currency.
+        late_ids_by_currency = defaultdict(list)
+        for company, currency, _partner, move_ids in groups:
+            late_ids_by_currency[company, currency] += [
                 move_id for move_id in move_ids if breakdown[move_id]["periods"]
             ]
+        indemnity_of = {}
+        for (company, currency), late_ids in late_ids_by_currency.items():
             if late_ids:
                 indemnity = company.kpulse_indemnity_currency_id._convert(
                     company.kpulse_indemnity_amount, currency, company, date

@@ -302,16 +302,18 @@ class KpulseDunning(models.Model):
         penalties=None,
         user=None,
         claim_type="reminder",
+        date=None,
     ):
         """Values of a reminder for ``moves`` (one customer, one currency),
-        or of a late-payment claim with ``claim_type="late_payment"``.
+        or of a late-payment claim with ``claim_type="late_payment"``, dated
+        ``date`` (today in the user's timezone by default).
 
         The lines' stored computed values are given too: computing them
         afterwards costs more than the reminder itself in a batch.
         ``_create_batch`` derives the reminder's totals from them.
         """
         partner = moves.commercial_partner_id
-        today = fields.Date.context_today(self)
+        today = date or fields.Date.context_today(self)
         line_commands = self.env["kpulse.dunning.line"]._prepare_lines(
             moves, today, penalties, claim=claim_type == "late_payment"
         )
@@ -1074,7 +1076,8 @@ class KpulseDunning(models.Model):
         }
         due_moves = Move.union(*still_due.values())
         due_moves.commercial_partner_id.child_ids.mapped("email")  # one query
-        penalties = due_moves._kpulse_penalty_values(fields.Date.context_today(self))
+        today = fields.Date.context_today(self)
+        penalties = due_moves._kpulse_penalty_values(today)
         vals_list = [
             dict(
                 self._prepare_vals(
@@ -1083,6 +1086,7 @@ class KpulseDunning(models.Model):
                     level=next_level,
                     penalties=penalties,
                     user=user,
+                    date=today,
                 ),
                 previous_id=id_,
             )

@@ -3,8 +3,10 @@ from datetime import date, datetime
 from odoo import api, models
 from odoo.tools import SQL, float_round
 
-# Fields the ORM fills itself on every row (log access columns and the id).
-ORM_COLUMNS = ("id", "create_uid", "create_date", "write_uid", "write_date")
+# Log access columns, filled on every row of a model that has them.
+LOG_COLUMNS = ("create_uid", "create_date", "write_uid", "write_date")
+# Fields the ORM fills itself on every row.
+ORM_COLUMNS = ("id", *LOG_COLUMNS)
 
 
 def _quoted(value):
@@ -109,21 +111,22 @@ class KpulseDunningBatch(models.AbstractModel):
         }
         for vals, lines in zip(vals_list, line_values, strict=True):
             rounding = roundings[vals["currency_id"]]
-            totals = {
-                name: float_round(
-                    sum(line.get(field, 0.0) or 0.0 for line in lines),
-                    precision_rounding=rounding,
-                )
-                for name, field in (
-                    ("amount_residual", "amount_residual"),
-                    ("penalty_total", "penalty_amount"),
-                    ("indemnity_total", "indemnity_amount"),
-                )
-            }
-            totals["amount_claimed"] = float_round(
-                sum(totals.values()), precision_rounding=rounding
+            # One pass over the lines (a reminder has a few): three sums
+            # through generators cost more than the rounding.
+            residual = penalty = indemnity = 0.0
+            for line in lines:
+                residual += line.get("amount_residual") or 0.0
+                penalty += line.get("penalty_amount") or 0.0
+                indemnity += line.get("indemnity_amount") or 0.0
+            residual = float_round(residual, precision_rounding=rounding)
+            penalty = float_round(penalty, precision_rounding=rounding)
+            indemnity = float_round(indemnity, precision_rounding=rounding)
+            vals["amount_residual"] = residual
+            vals["penalty_total"] = penalty
+            vals["indemnity_total"] = indemnity
+            vals["amount_claimed"] = float_round(
+                residual + penalty + indemnity, precision_rounding=rounding
             )
-            vals.update(totals)
 
     @api.model
     def _insert_dunnings(self, vals_list):
@@ -179,7 +182,7 @@ class KpulseDunningBatch(models.AbstractModel):
         # fields themselves (amounts rounded per currency in _add_totals).
         # The new ids come from the table's own sequence.
         self._insert_columns(
-            Dunning._table,
+            Dunning,
             dict({"id": "int4"}, **{n: f.column_type[1] for n, f in columns.items()}),
             column_values,
         )
@@ -270,42 +273,46 @@ class KpulseDunningBatch(models.AbstractModel):
         )
 
     @api.model
-    def _insert_rows(self, table, columns, rows, returning=()):
+    def _insert_rows(self, model, columns, rows, returning=()):
         """Insert ``rows`` (dicts keyed by ``columns``, {name: PostgreSQL
-        type}) into ``table`` in one query, with Odoo's log columns; return
-        the id of each row inserted, followed by its ``returning`` columns.
-        The caller says why its values are safe to insert."""
+        type}) into the table of ``model`` in one query, with Odoo's log
+        columns when the model has them; return the id of each row inserted,
+        followed by its ``returning`` columns. The caller says why its values
+        are safe to insert."""
         return self._insert_columns(
-            table,
+            model,
             columns,
             {name: [row[name] for row in rows] for name in columns},
             returning=returning,
         )
 
     @api.model
-    def _insert_columns(self, table, columns, values, returning=()):
+    def _insert_columns(self, model, columns, values, returning=()):
         """``_insert_rows`` with the values given column by column:
         ``values`` is {name: [value of each row]}."""
-        now = self.env.cr.now()
         arrays = [
             SQL("%s::%s[]", array_literal(values[name]), SQL(array_type))
             for name, array_type in columns.items()
         ]
-        names = SQL(", ").join(SQL.identifier(name) for name in columns)
+        names = [SQL.identifier(name) for name in columns]
+        selected = list(names)
+        if model._log_access:
+            uid, now = SQL("%s", self.env.uid), SQL("%s", self.env.cr.now())
+            names += map(SQL.identifier, LOG_COLUMNS)
+            selected += [uid, now, uid, now]
         return self.env.execute_query(
             SQL(
                 """
-                INSERT INTO %(table)s (%(names)s, create_uid, create_date,
-                                       write_uid, write_date)
-                SELECT %(names)s, %(uid)s, %(now)s, %(uid)s, %(now)s
-                  FROM unnest(%(arrays)s) AS new_row(%(names)s)
+                INSERT INTO %(table)s (%(names)s)
+                SELECT %(selected)s
+                  FROM unnest(%(arrays)s) AS new_row(%(columns)s)
              RETURNING %(returning)s
                 """,
-                table=SQL.identifier(table),
-                names=names,
+                table=SQL.identifier(model._table),
+                names=SQL(", ").join(names),
+                selected=SQL(", ").join(selected),
                 arrays=SQL(", ").join(arrays),
-                uid=self.env.uid,
-                now=now,
+                columns=SQL(", ").join(SQL.identifier(name) for name in columns),
                 returning=SQL(", ").join(
                     SQL.identifier(name) for name in ("id", *returning)
                 ),

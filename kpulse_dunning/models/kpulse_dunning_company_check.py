@@ -1,4 +1,8 @@
 from odoo import models
+from odoo.fields import Domain
+
+# Above this many linked records, their companies are checked in SQL.
+MANY_LINKED = 1000
 
 
 class KpulseDunningCompanyCheck(models.AbstractModel):
@@ -47,7 +51,16 @@ class KpulseDunningCompanyCheck(models.AbstractModel):
                 domain = linked._check_company_domain(company)
                 if not domain:
                     continue
-                valid = linked.with_context(active_test=False).filtered_domain(domain)
+                linked = linked.with_context(active_test=False)
+                if len(linked) > MANY_LINKED:
+                    # One query, rather than reading every field of each
+                    # linked record to filter them in Python (the previous
+                    # reminders of an escalation: 0.1 s for 10,000).
+                    valid = linked.search(
+                        Domain("id", "in", linked.ids) & Domain(domain)
+                    )
+                else:
+                    valid = linked.filtered_domain(domain)
                 invalid = linked - valid
                 if invalid:
                     suspects |= records.filtered(

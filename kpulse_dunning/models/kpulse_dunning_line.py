@@ -33,6 +33,11 @@ class KpulseDunningLine(models.Model):
     _description = "Payment Reminder Invoice"
     _order = "invoice_date_due, id"
     _check_company_auto = True
+    # A line is written with its reminder and belongs to it: who created or
+    # changed it is the reminder's log. Without log columns of its own, a
+    # batch of 10,000 reminders checks 20,000 fewer foreign keys to
+    # res_users (as mail.followers and ir.profile, which avoid them too).
+    _log_access = False
 
     dunning_id = fields.Many2one(
         "kpulse.dunning",
@@ -266,7 +271,7 @@ class KpulseDunningLine(models.Model):
         # last level sent) ignores reminders never sent, as these are.
         # Outputs are invalidated below.
         inserted = Batch._insert_rows(
-            self._table, LINE_COLUMNS, rows, returning=("dunning_id", "move_id")
+            self, LINE_COLUMNS, rows, returning=("dunning_id", "move_id")
         )
         line_of_key = {
             (dunning_id, move_id): id_ for id_, dunning_id, move_id in inserted
@@ -281,7 +286,9 @@ class KpulseDunningLine(models.Model):
         ]
         if period_rows:
             # Same reasons: values computed by _kpulse_penalty_values.
-            Batch._insert_rows("kpulse_dunning_penalty", PERIOD_COLUMNS, period_rows)
+            Batch._insert_rows(
+                self.env["kpulse.dunning.penalty"], PERIOD_COLUMNS, period_rows
+            )
         dunnings.invalidate_recordset(["line_ids"])
         moves.invalidate_recordset(["kpulse_dunning_line_ids"])
         lines.check_access("create")  # record rules, on the lines as created

@@ -5,6 +5,9 @@ class KpulseDunningPenalty(models.Model):
     _name = "kpulse.dunning.penalty"
     _description = "Late-Payment Penalty Period"
     _order = "line_id, date_due, date_from, id"
+    # Written with its line and reminder, whose log it shares: see
+    # kpulse.dunning.line.
+    _log_access = False
 
     line_id = fields.Many2one(
         "kpulse.dunning.line",

@@ -174,7 +174,7 @@ class KpulseDunningRate(models.Model):
     # === PENALTIES === #
 
     @api.model
-    def _penalty_breakdown(self, moves, date):
+    def _penalty_breakdown(self, moves, date, groups=None):
         """Late-payment penalty of each of ``moves`` on ``date``, accrued day
         by day on the amount still due that day (L441-10, Directive 2011/7/EU).
 
@@ -188,6 +188,10 @@ class KpulseDunningRate(models.Model):
 
         The caller decides which moves bear penalties; all of them are
         computed here in one query.
+
+        :param list groups: ``moves`` grouped by company, currency and
+            commercial partner (``_read_group`` rows ending with their ids),
+            when the caller has them.
 
         :return: {move id: {"penalty_amount", "penalty_rate", "periods":
             [{"date_due", "date_from", "date_to", "days", "base_amount",
@@ -214,11 +218,12 @@ class KpulseDunningRate(models.Model):
         # invoices: read invoice by invoice, these settings cost more than
         # the maths on 10,000 invoices. sudo: it only groups the invoices
         # given, which the caller chose; a record rule must not drop one.
-        groups = moves.sudo()._read_group(
-            [("id", "in", moves.ids)],
-            ["company_id", "currency_id", "commercial_partner_id"],
-            ["id:array_agg"],
-        )
+        if groups is None:
+            groups = moves.sudo()._read_group(
+                [("id", "in", moves.ids)],
+                ["company_id", "currency_id", "commercial_partner_id"],
+                ["id:array_agg"],
+            )
         for company, currency, partner, move_ids in groups:
             settings = (
                 currency.rounding,

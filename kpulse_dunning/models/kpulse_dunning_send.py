@@ -585,7 +585,8 @@ class KpulseDunningSend(models.AbstractModel):
         Dunning = self.env["kpulse.dunning"]
         vals_list = []
         moves._kpulse_fetch_for_reminders()
-        penalties = moves._kpulse_penalty_values(fields.Date.context_today(self))
+        today = fields.Date.context_today(self)
+        penalties = moves._kpulse_penalty_values(today)
         moves.commercial_partner_id.child_ids.mapped("email")  # one query
         for level, level_moves in moves.grouped("kpulse_proposed_level_id").items():
             template = level._get_default_template(company)
@@ -609,6 +610,7 @@ class KpulseDunningSend(models.AbstractModel):
                         template,
                         penalties=penalties,
                         user=group.invoice_user_id[:1] or self.env.user,
+                        date=today,
                     ),
                     run_id=run.id if run else False,
                 )

@@ -1,12 +1,15 @@
 """Who sees which reminder, and which company a reminder follows (issue 8,
 findings 4 and 5)."""
 
+from unittest.mock import patch
+
 from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import AccessError, UserError
 from odoo.tests import new_test_user, tagged
 
+from ..models import kpulse_dunning_company_check as company_check
 from .common import TODAY, KpulseDunningCommon
 
 
@@ -253,6 +256,14 @@ class TestReminderCompany(KpulseDunningCommon):
         with self.assertRaisesRegex(UserError, "template_id"):
             with self.env.cr.savepoint():
                 Dunning._create_batch([right, vals, right])
+        # Many linked records are checked in SQL, with the same outcome.
+        with patch.object(company_check, "MANY_LINKED", 0):
+            with self.assertRaisesRegex(UserError, "template_id"):
+                with self.env.cr.savepoint():
+                    Dunning._create_batch([right, vals, right])
+            with self.env.cr.savepoint() as savepoint:
+                self.assertEqual(len(Dunning._create_batch([right, right])), 2)
+                savepoint.rollback()
         self.assertEqual(Dunning.search_count([]), count)
 
     def test_default_template_of_company(self):

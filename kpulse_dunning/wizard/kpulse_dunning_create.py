@@ -147,11 +147,10 @@ class KpulseDunningCreate(models.TransientModel):
         self.move_ids._kpulse_fetch_for_reminders()
         self.move_ids.commercial_partner_id.child_ids.mapped("email")  # one query
         moves_to_remind = self.move_ids - duplicates
-        penalties = moves_to_remind._kpulse_penalty_values(
-            fields.Date.context_today(self)
-        )
+        today = fields.Date.context_today(self)
+        penalties = moves_to_remind._kpulse_penalty_values(today)
         vals_list = [
-            Dunning._prepare_vals(moves, template, penalties=penalties)
+            Dunning._prepare_vals(moves, template, penalties=penalties, date=today)
             for moves in self._group_moves(moves_to_remind)
         ]
         return self.env["kpulse.dunning"]._create_batch(vals_list), duplicates

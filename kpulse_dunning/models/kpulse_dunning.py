@@ -26,6 +26,14 @@ class KpulseDunning(models.Model):
     _order = "date desc, id desc"
     _check_company_auto = True
 
+    # A reminder is escalated once: of two users escalating it at the same
+    # time (or a request that began before the other one committed), the
+    # second cannot give it a second successor. Odoo shows the message.
+    _one_live_successor = models.UniqueIndex(
+        "(previous_id) WHERE state != 'cancel'",
+        "This reminder has just been escalated by someone else: reload it.",
+    )
+
     name = fields.Char(
         string="Reference", required=True, readonly=True, copy=False, default="/"
     )
@@ -156,16 +164,14 @@ class KpulseDunning(models.Model):
         help="The reminder this one escalates from.",
     )
     next_ids = fields.One2many("kpulse.dunning", "previous_id", string="Escalations")
-    # Stored on the escalated reminder itself, not only on the new one: two
-    # escalations of the same reminder then update the same row, and the
-    # second one fails to lock or to serialize, and is retried into a refusal.
+    # Not stored: escalating 10,000 reminders would rewrite each of their
+    # rows (0.5 s) to record what their successors already say. That a
+    # reminder has one successor at most is kept by the database instead
+    # (_one_live_successor).
     escalated_id = fields.Many2one(
         "kpulse.dunning",
         string="Escalated To",
         compute="_compute_escalated_id",
-        store=True,
-        copy=False,
-        index="btree_not_null",
         help="The next-level reminder created from this one, unless cancelled.",
     )
     failure_reason = fields.Text(readonly=True, copy=False)
@@ -950,8 +956,9 @@ class KpulseDunning(models.Model):
 
     def _escalation_groups(self):
         """What escalating these reminders asks, decided once per group of
-        reminders sharing a level, a company, a responsible and a state: one
-        grouped read instead of seven fields of each reminder.
+        reminders sharing a level, a company, a responsible and a state: two
+        grouped reads (the reminders, their successors) instead of seven
+        fields of each reminder.
 
         :return: ``(refusals, groups)``: {reminder id: why it cannot be
             escalated}, and [(next level, company, responsible, state,
@@ -962,32 +969,43 @@ class KpulseDunning(models.Model):
         # on are used as the user below.
         rows = self.sudo()._read_group(
             [("id", "in", self.ids)],
-            [
-                "level_id",
-                "company_id",
-                "user_id",
-                "state",
-                "claim_type",
-                "escalated_id",
-            ],
+            ["level_id", "company_id", "user_id", "state", "claim_type"],
             ["id:array_agg"],
         )
+        # Same reason: the successors of these reminders, whoever may read
+        # them, since a reminder is escalated once.
+        successor_of = {
+            previous.id: successor_id
+            for previous, successor_id in self.sudo()._read_group(
+                [("previous_id", "in", self.ids), ("state", "!=", "cancel")],
+                ["previous_id"],
+                ["id:max"],
+            )
+        }
         next_levels = {}
         refusals = {}
         groups = []
-        for level, company, user, state, claim_type, successor, ids in rows:
+        for level, company, user, state, claim_type, ids in rows:
             level, company = level.with_env(self.env), company.with_env(self.env)
             if (level, company) not in next_levels:
                 next_levels[level, company] = level._get_next_level(company)
             next_level = next_levels[level, company]
+            escalating = []
             reason = self._escalation_refusal(
-                state, claim_type, successor.with_env(self.env), next_level
+                state, claim_type, self.browse(), next_level
             )
-            if reason:
-                refusals.update(dict.fromkeys(ids, reason))
-            else:
+            for id_ in ids:
+                if id_ in successor_of:
+                    refusals[id_] = self._escalation_refusal(
+                        state, claim_type, self.browse(successor_of[id_]), next_level
+                    )
+                elif reason:
+                    refusals[id_] = reason
+                else:
+                    escalating.append(id_)
+            if escalating:
                 groups.append(
-                    (next_level, company, user.with_env(self.env), state, ids)
+                    (next_level, company, user.with_env(self.env), state, escalating)
                 )
         return refusals, groups
 
@@ -1099,49 +1117,7 @@ class KpulseDunning(models.Model):
             for id_ in ids
             if id_ not in refusal_of
         ).state = "cancel"
-        escalated = self._create_batch(vals_list)
-        self.browse(item[0] for item in escalating)._set_escalated_to(escalated)
-        return escalated, refusals
-
-    def _set_escalated_to(self, successors):
-        """Point each of these reminders to its successor just created
-        (``successors[i]`` escalates ``self[i]``), in one query.
-
-        That is what ``_compute_escalated_id`` finds: an escalated reminder
-        is refused a second escalation, so the new one is its only successor
-        not cancelled. The ORM would read the successors of 10,000 reminders
-        and write them back 100 rows at a time (1.3 s).
-        """
-        if not self:
-            return
-        if len(self) != len(successors):
-            raise ValueError("one successor per escalated reminder")
-        self.env.remove_to_compute(self._fields["escalated_id"], self)
-        self.flush_recordset(["escalated_id"])
-        # Raw SQL, safe: the caller locked these reminders and checked the
-        # user's write access to them (_escalate); the successors were just
-        # created by kpulse.dunning.batch with its checks. The row of each
-        # escalated reminder is still updated, which makes a concurrent
-        # second escalation fail to serialize, as through the ORM. Cache
-        # invalidated and dependents marked below.
-        self.env.execute_query(
-            SQL(
-                """
-                UPDATE kpulse_dunning AS dunning
-                   SET escalated_id = pair.successor_id,
-                       write_uid = %(uid)s, write_date = %(now)s
-                  FROM unnest(%(ids)s::int4[], %(successor_ids)s::int4[])
-                       AS pair(id, successor_id)
-                 WHERE dunning.id = pair.id
-                """,
-                uid=self.env.uid,
-                now=self.env.cr.now(),
-                ids=array_literal(self.ids),
-                successor_ids=array_literal(successors.ids),
-            )
-        )
-        self.invalidate_recordset(["escalated_id", "write_uid", "write_date"])
-        self.modified(["escalated_id"])
+        return self._create_batch(vals_list), refusals
 
     # === MAIL GATEWAY === #
 

@@ -146,9 +146,7 @@ class KpulseDunningBatch(models.AbstractModel):
         # Defaults once for the batch: they depend on the context, not on
         # the record (the ORM looks them up again for each record).
         defaults = Dunning.default_get(list(Dunning._fields))
-        # A reminder just created has no escalation yet: computing it would
-        # read every new reminder's successors.
-        rows = [{**defaults, "escalated_id": False, **vals} for vals in vals_list]
+        rows = [{**defaults, **vals} for vals in vals_list]
         Dunning._assign_names(rows)
         columns = {
             name: field
@@ -187,6 +185,7 @@ class KpulseDunningBatch(models.AbstractModel):
             column_values,
         )
         self._cache_rows(dunnings, columns, rows)
+        self._invalidate_inverses(columns, rows)
         # What depends on the new reminders elsewhere (an escalated
         # reminder's successor, a run's counts) is marked as the ORM marks it.
         dunnings.modified(Dunning._fields, create=True)
@@ -242,6 +241,22 @@ class KpulseDunningBatch(models.AbstractModel):
                     rows
                 )
             field._insert_cache(records, values)
+
+    @api.model
+    def _invalidate_inverses(self, columns, rows):
+        """Forget the one2many values of the records the new rows point to
+        (an escalated reminder's successors, a run's reminders), which the
+        ORM's create would complete in cache: they are read again."""
+        for name, field in columns.items():
+            if field.type != "many2one":
+                continue
+            inverses = self.pool.field_inverses[field]
+            if not inverses:
+                continue
+            targets = self.env[field.comodel_name].browse(
+                {row[name] for row in rows if row.get(name)}
+            )
+            targets.invalidate_recordset([inverse.name for inverse in inverses])
 
     @api.model
     def _cache_converter(self, field, records):

@@ -1,11 +1,13 @@
 """Reminders created by the thousand (kpulse.dunning.batch): the flat insert
 keeps what the ORM's create guarantees (issue 9)."""
 
+import psycopg2
 from freezegun import freeze_time
 
 from odoo import Command
 from odoo.exceptions import AccessError
 from odoo.tests import new_test_user, tagged
+from odoo.tools import mute_logger
 
 from ..models.kpulse_dunning_batch import array_literal
 from .common import TODAY, KpulseDunningCommon
@@ -125,16 +127,24 @@ class TestDunningBatch(KpulseDunningCommon):
             self.assertEqual(dunning.amount_residual, move.amount_residual)
 
     def test_escalation_links_successor(self):
-        """The reminder escalated from points to its successor (a stored
-        field of another record that depends on the new one)."""
+        """The reminder escalated from points to its successor, at once (its
+        successors read before are read again) and from the database."""
         dunning = self._create_dunnings(self.invoices[0])
         dunning.write({"state": "sent", "sent_date": "2026-06-14 09:00:00"})
+        self.assertFalse(dunning.next_ids)
+        self.assertFalse(dunning.escalated_id)
         successor = dunning._action_escalate()
+        self.assertEqual(dunning.next_ids, successor)
+        self.assertEqual(dunning.escalated_id, successor)
         self.env.flush_all()
         self.env.invalidate_all()
         self.assertEqual(successor.previous_id, dunning)
         self.assertEqual(dunning.escalated_id, successor)
         self.assertFalse(successor.escalated_id)
+        # A second successor not cancelled is refused by the database.
+        with self.assertRaises(psycopg2.errors.UniqueViolation):
+            with self.env.cr.savepoint(), mute_logger("odoo.sql_db"):
+                successor.copy({"previous_id": dunning.id})
 
     def test_array_literal_round_trip(self):
         """The flat inserts bind each column as the text of one array: every

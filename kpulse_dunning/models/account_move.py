@@ -724,7 +724,8 @@ class AccountMove(models.Model):
         if claim:
             due |= Domain("payment_state", "in", PAID_STATES)
         # Grouped as the breakdown and the indemnity need them, in the same
-        # query that finds them.
+        # query that finds them (sudo, as said above: the companies and
+        # customers grouped on are read for their penalty settings only).
         groups = self.sudo()._read_group(
             Domain("id", "in", self.ids)
             & Domain("move_type", "=", "out_invoice")

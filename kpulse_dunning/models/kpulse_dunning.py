@@ -972,8 +972,9 @@ class KpulseDunning(models.Model):
             ["level_id", "company_id", "user_id", "state", "claim_type"],
             ["id:array_agg"],
         )
-        # Same reason: the successors of these reminders, whoever may read
-        # them, since a reminder is escalated once.
+        # sudo too: it only tells which of these reminders already have a
+        # successor not cancelled; a rule hiding that successor from the user
+        # must not let him escalate a reminder a second time.
         successor_of = {
             previous.id: successor_id
             for previous, successor_id in self.sudo()._read_group(

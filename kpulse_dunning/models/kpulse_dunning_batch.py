@@ -185,7 +185,7 @@ class KpulseDunningBatch(models.AbstractModel):
             column_values,
         )
         self._cache_rows(dunnings, columns, rows)
-        self._invalidate_inverses(columns, rows)
+        self._invalidate_inverses(Dunning, columns, rows)
         # What depends on the new reminders elsewhere (an escalated
         # reminder's successor, a run's counts) is marked as the ORM marks it.
         dunnings.modified(Dunning._fields, create=True)
@@ -243,11 +243,14 @@ class KpulseDunningBatch(models.AbstractModel):
             field._insert_cache(records, values)
 
     @api.model
-    def _invalidate_inverses(self, columns, rows):
-        """Forget the one2many values of the records the new rows point to
-        (an escalated reminder's successors, a run's reminders), which the
-        ORM's create would complete in cache: they are read again."""
-        for name, field in columns.items():
+    def _invalidate_inverses(self, model, names, rows):
+        """Forget the one2many values of the records that new ``rows`` of
+        ``model`` point to through its many2one fields ``names`` (a
+        reminder's lines, an escalated reminder's successors, a run's
+        reminders), which the ORM's create would complete in cache: they are
+        read again."""
+        for name in names:
+            field = model._fields[name]
             if field.type != "many2one":
                 continue
             inverses = self.pool.field_inverses[field]

@@ -284,12 +284,11 @@ class KpulseDunningLine(models.Model):
             for key, periods in periods_by_key.items()
             for period in periods
         ]
+        Batch._invalidate_inverses(self, LINE_COLUMNS, rows)
         if period_rows:
             # Same reasons: values computed by _kpulse_penalty_values.
-            Batch._insert_rows(
-                self.env["kpulse.dunning.penalty"], PERIOD_COLUMNS, period_rows
-            )
-        dunnings.invalidate_recordset(["line_ids"])
-        moves.invalidate_recordset(["kpulse_dunning_line_ids"])
+            Penalty = self.env["kpulse.dunning.penalty"]
+            Batch._insert_rows(Penalty, PERIOD_COLUMNS, period_rows)
+            Batch._invalidate_inverses(Penalty, PERIOD_COLUMNS, period_rows)
         lines.check_access("create")  # record rules, on the lines as created
         return lines

@@ -16,7 +16,7 @@ from datetime import timedelta
 from odoo import Command, fields
 from odoo.tools import SQL
 
-from odoo.addons.kpulse_dunning.models.kpulse_dunning_send import QUEUE_CRONS
+from odoo.addons.kpulse_dunning.models.kpulse_dunning_send_queue import QUEUE_CRONS
 
 N = int(os.environ.get("BENCH_N", "10000"))
 PRINT = int(os.environ.get("BENCH_PRINT", "200"))

@@ -2,6 +2,11 @@ from . import kpulse_dunning_company_check
 from . import kpulse_dunning_level
 from . import kpulse_dunning_template
 from . import kpulse_dunning
+from . import kpulse_dunning_numbering
+from . import kpulse_dunning_claim
+from . import kpulse_dunning_escalation
+from . import kpulse_dunning_mail
+from . import kpulse_dunning_queue
 from . import kpulse_dunning_batch
 from . import kpulse_dunning_render_mixin
 from . import kpulse_dunning_line
@@ -9,7 +14,11 @@ from . import kpulse_dunning_penalty
 from . import kpulse_dunning_run
 from . import kpulse_dunning_run_result
 from . import kpulse_dunning_send
+from . import kpulse_dunning_send_queue
+from . import kpulse_dunning_automatic_run
 from . import account_move
+from . import account_move_eligibility
+from . import account_move_penalty
 from . import account_partial_reconcile
 from . import res_company
 from . import res_config_settings

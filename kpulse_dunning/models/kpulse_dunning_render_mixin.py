@@ -45,7 +45,8 @@ class KpulseDunning(models.Model):
     created or sent).
     """
 
-    _inherit = "kpulse.dunning"
+    # One concept per file: this class extends the model on purpose.
+    _inherit = "kpulse.dunning"  # pylint: disable=consider-merging-classes-inherited
 
     # The editor's placeholder helper only lists searchable fields, hence
     # the search methods.

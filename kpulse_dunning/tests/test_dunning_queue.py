@@ -14,7 +14,7 @@ from odoo.tests import tagged
 from odoo.tools import config
 from odoo.tools.pdf import PdfFileReader
 
-from odoo.addons.kpulse_dunning.models import kpulse_dunning_send as send_module
+from odoo.addons.kpulse_dunning.models import kpulse_dunning_send_queue as queue_module
 
 from .common import TODAY, KpulseQueueCommon
 
@@ -109,7 +109,7 @@ class TestDunningQueue(KpulseQueueCommon):
         clock = SimpleNamespace(monotonic=lambda: start + next(ticks))
         with (
             self.mock_mail_gateway(),
-            patch.object(send_module, "time", clock),
+            patch.object(queue_module, "time", clock),
             patch.object(type(Send), "_job_time_budget", return_value=1.1),
         ):
             self.dunnings.with_user(self.billing_user).action_send()
@@ -151,7 +151,7 @@ class TestDunningQueue(KpulseQueueCommon):
         before = Trigger.search([("cron_id", "in", crons.ids)])
         # The engine's own _schedule (the queue_job glue, when installed,
         # replaces it with jobs).
-        schedule = send_module.KpulseDunningSend._schedule
+        schedule = queue_module.KpulseDunningSend._schedule
         Send = self.env["kpulse.dunning.send"]
         with patch.object(type(Send), "_schedule", schedule):
             self.dunnings.with_user(self.billing_user).action_send()  # 3 > batch of 2

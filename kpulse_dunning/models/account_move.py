@@ -102,14 +102,6 @@ class AccountMove(models.Model):
             move.kpulse_dunning_level_id = Level.browse(level_id)
             move.kpulse_last_dunning_date = last_date and last_date.date()
 
-    @api.depends(
-        "payment_state",
-        "kpulse_dunning_blocked",
-        "line_ids.matched_credit_ids",
-        "kpulse_dunning_line_ids.dunning_id.state",
-        "kpulse_dunning_line_ids.dunning_id.claim_type",
-    )
-
     # === BUSINESS METHODS === #
 
     def _kpulse_ensure_access_tokens(self):

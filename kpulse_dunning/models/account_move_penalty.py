@@ -29,6 +29,13 @@ class AccountMove(models.Model):
 
     # === COMPUTE METHODS === #
 
+    @api.depends(
+        "payment_state",
+        "kpulse_dunning_blocked",
+        "line_ids.matched_credit_ids",
+        "kpulse_dunning_line_ids.dunning_id.state",
+        "kpulse_dunning_line_ids.dunning_id.claim_type",
+    )
     def _compute_kpulse_paid_late(self):
         late_ids = self._kpulse_late_payment_ids()  # one query for the batch
         eligible = self.filtered_domain(self._kpulse_paid_late_domain(custom=False))

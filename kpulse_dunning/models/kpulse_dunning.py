@@ -168,18 +168,6 @@ class KpulseDunning(models.Model):
         for dunning in self:
             dunning.partner_invoice_id = self._invoice_contact(dunning.partner_id)
 
-    @api.depends(
-        "line_ids.penalty_amount", "line_ids.indemnity_amount", "amount_residual"
-    )
-    @api.depends(
-        "line_ids.invoice_date_due",
-        "penalty_date",
-        "date",
-        "state",
-        "company_id",
-        "currency_id",
-        "indemnity_total",
-    )
     @api.depends("line_ids.move_id")
     def _compute_move_ids(self):
         for dunning in self:
@@ -221,8 +209,20 @@ class KpulseDunning(models.Model):
         The lines' stored computed values are given too: computing them
         afterwards costs more than the reminder itself in a batch.
         ``_create_batch`` derives the reminder's totals from them.
+
+        ``user`` is the reminder's responsible; by default the customer's
+        follow-up responsible (``res.partner._kpulse_followup_users``), else
+        the current user. Callers creating a batch look the responsibles up
+        once for all its customers; an empty recordset leaves it unassigned.
         """
         partner = moves.commercial_partner_id
+        if user is None:
+            user = (
+                self.env["res.partner"]._kpulse_followup_users(
+                    partner, moves.company_id
+                )[partner.id]
+                or self.env.user
+            )
         today = date or fields.Date.context_today(self)
         line_commands = self.env["kpulse.dunning.line"]._prepare_lines(
             moves, today, penalties, claim=claim_type == "late_payment"
@@ -234,7 +234,7 @@ class KpulseDunning(models.Model):
             "currency_id": moves.currency_id.id,
             "level_id": (level or template.level_id).id,
             "template_id": template.id,
-            "user_id": (user or self.env.user).id,
+            "user_id": user.id,
             "state": "draft",
             "claim_type": claim_type,
             "date": today,

@@ -64,6 +64,9 @@ class KpulseDunning(models.Model):
         help="Amount due plus penalties and fixed indemnities.",
     )
 
+    @api.depends(
+        "line_ids.penalty_amount", "line_ids.indemnity_amount", "amount_residual"
+    )
     def _compute_claim_totals(self):
         for dunning in self:
             penalties = sum(dunning.line_ids.mapped("penalty_amount"))
@@ -72,6 +75,15 @@ class KpulseDunning(models.Model):
             dunning.indemnity_total = indemnities
             dunning.amount_claimed = dunning.amount_residual + penalties + indemnities
 
+    @api.depends(
+        "line_ids.invoice_date_due",
+        "penalty_date",
+        "date",
+        "state",
+        "company_id",
+        "currency_id",
+        "indemnity_total",
+    )
     def _compute_penalty_warning(self):
         Rate = self.env["kpulse.dunning.rate"]
         for dunning in self:

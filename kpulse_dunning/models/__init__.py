@@ -23,6 +23,7 @@ from . import account_partial_reconcile
 from . import res_company
 from . import res_config_settings
 from . import res_partner
+from . import res_partner_followup
 from . import kpulse_dunning_rate
 from . import kpulse_dunning_legal_rate
 from . import mail_mail

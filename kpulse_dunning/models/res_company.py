@@ -16,6 +16,12 @@ class ResCompany(models.Model):
         help="One reminder per invoice, or one per customer and currency "
         "listing all its selected invoices.",
     )
+    kpulse_default_followup_user_id = fields.Many2one(
+        "res.users",
+        string="Default Follow-up Responsible",
+        help="Follows up customers that have neither a follow-up responsible "
+        "nor a salesperson.",
+    )
     kpulse_auto_min_gap_days = fields.Integer(
         string="Minimum Gap (days)",
         default=7,

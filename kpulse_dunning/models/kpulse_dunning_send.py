@@ -215,11 +215,14 @@ class KpulseDunningSend(models.AbstractModel):
                 continue
             subject, body = contents[dunning.id]
             # The mail is queued (mail.mail), sent by the mail queue after the
-            # transaction commits: a rolled-back batch sends nothing.
+            # transaction commits: a rolled-back batch sends nothing. Only
+            # the customer is e-mailed: the followers (the sender, the
+            # responsible) see it in the chatter, not in their mailbox.
             dunning.with_context(mail_notify_force_send=False).message_post(
                 body=body,
                 subject=subject,
                 partner_ids=dunning.partner_invoice_id.ids,
+                notify_skip_followers=True,
                 attachment_ids=attachment_ids[dunning.id],
                 message_type="comment",
                 subtype_xmlid="mail.mt_comment",

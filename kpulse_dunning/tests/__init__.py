@@ -17,3 +17,4 @@ from . import test_security_actions
 from . import test_concurrency
 from . import test_dunning_queue
 from . import test_dunning_automatic
+from . import test_send_sender

@@ -7,9 +7,10 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 TEST_DB="${TEST_DB:-kpulse_test}"
-# The addon and its queue_job glue (kpulse_dunning_queue_job) are tested together.
-MODULES="${MODULES:-$MODULE,${MODULE}_queue_job}"
-TEST_TAGS="${TEST_TAGS:-/$MODULE,/${MODULE}_queue_job}"
+# The addon and its glue addons (kpulse_dunning_queue_job, kpulse_dunning_sms)
+# are tested together.
+MODULES="${MODULES:-$MODULE,${MODULE}_queue_job,${MODULE}_sms}"
+TEST_TAGS="${TEST_TAGS:-/$MODULE,/${MODULE}_queue_job,/${MODULE}_sms}"
 # Not 8069: a dev server from `make run` may hold that port.
 TEST_HTTP_PORT="${TEST_HTTP_PORT:-8169}"
 LOG="$REPO_ROOT/var/log/test.log"

@@ -14,7 +14,7 @@
 # 4. assert the module is installed and was loaded from the venv's
 #    site-packages/odoo/addons/kpulse_dunning, and so for every other addon of
 #    ours that got installed with it (kpulse_dunning_queue_job installs itself
-#    where queue_job is installed).
+#    where queue_job is installed, kpulse_dunning_sms where sms is).
 # Ends with "N passed, M failed". Env: WHEEL_DB (kpulse_wheel);
 # WHEEL_TEMPLATE_DB: start from a copy of this database (and its filestore)
 # instead of an empty one, so that only the addon is installed; the addon must

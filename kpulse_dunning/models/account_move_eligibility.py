@@ -25,8 +25,9 @@ class AccountMove(models.Model):
         string="Can Be Reminded",
         compute="_compute_kpulse_can_be_dunned",
         search="_search_kpulse_can_be_dunned",
-        help="Posted customer invoice, overdue, with an amount still due and "
-        "not blocked from reminders.",
+        help="Posted customer invoice, overdue (or in the courtesy reminder "
+        "window before its due date), with an amount still due and not "
+        "blocked from reminders.",
     )
 
     kpulse_days_overdue = fields.Integer(
@@ -89,7 +90,7 @@ class AccountMove(models.Model):
             level = self._kpulse_next_level(
                 chains.get(move.company_id.id, []),
                 current and (current.sequence, current.id),
-                _days_late(due, today),
+                self._kpulse_days_past_due(due, today),
             )
             proposed[level or empty].append(move.id)
         for level, ids in proposed.items():
@@ -116,7 +117,8 @@ class AccountMove(models.Model):
     @api.model
     def _kpulse_auto_domain(self):
         """What the automatic run looks at: invoices that can be reminded,
-        of customers not on manual follow-up, not reminded within their
+        of customers not on manual follow-up nor with a reply to handle,
+        not reminded within their
         company's minimum gap, with at least its minimum amount due."""
         today = fields.Date.context_today(self)
         per_company = []
@@ -133,6 +135,10 @@ class AccountMove(models.Model):
         return (
             self._kpulse_can_be_dunned_domain()
             & Domain("commercial_partner_id.kpulse_manual_followup", "=", False)
+            # A customer's reply waits for the responsible: no new reminder.
+            & Domain("commercial_partner_id.kpulse_reply_pending", "=", False)
+            # The customer promised to pay: wait until kept or broken.
+            & Domain("kpulse_promise_running", "=", False)
             & Domain.OR(per_company or [Domain.FALSE])
         )
 
@@ -164,15 +170,19 @@ class AccountMove(models.Model):
 
     @api.model
     def _kpulse_can_be_dunned_domain(self):
-        return Domain(
-            [
-                ("move_type", "=", "out_invoice"),
-                ("state", "=", "posted"),
-                ("payment_state", "in", ("not_paid", "partial")),
-                ("amount_residual", ">", 0),
-                ("invoice_date_due", "<", fields.Date.context_today(self)),
-                ("kpulse_dunning_blocked", "=", False),
-            ]
+        return (
+            Domain(
+                [
+                    ("move_type", "=", "out_invoice"),
+                    ("state", "=", "posted"),
+                    ("payment_state", "in", ("not_paid", "partial")),
+                    ("amount_residual", ">", 0),
+                    ("kpulse_dunning_blocked", "=", False),
+                    # Under dispute: not reminded until the dispute is resolved.
+                    ("kpulse_dispute_id", "=", False),
+                ]
+            )
+            & self._kpulse_due_domain()
         )
 
     def _kpulse_is_settled(self):
@@ -235,7 +245,7 @@ class AccountMove(models.Model):
             level = self._kpulse_next_level(
                 chains[company.id],
                 current and (current.sequence, current.id),
-                _days_late(due, today),
+                self._kpulse_days_past_due(due, today),
             )
             if level:
                 counts[level] += count
@@ -269,16 +279,18 @@ class AccountMove(models.Model):
             return self.env._("already paid")
         if self.payment_state == "blocked":
             return self.env._("payment blocked on the invoice")
-        if (
-            not self.invoice_date_due
-            or self.invoice_date_due >= fields.Date.context_today(self)
-        ):
-            return self.env._("not yet due")
+        if not_due := self._kpulse_not_due_reason():
+            return not_due
         if self.kpulse_dunning_blocked:
             return self.env._(
                 "reminders blocked (%(reason)s)",
                 reason=self.kpulse_dunning_block_reason
                 or self.env._("no reason given"),
+            )
+        if self.kpulse_dispute_id:
+            return self.env._(
+                "under dispute (%(reason)s)",
+                reason=self.kpulse_dispute_id.reason_id.name,
             )
         # The domain is the rule: a reason above explains it, this catches
         # any condition of the domain that has no reason of its own yet.

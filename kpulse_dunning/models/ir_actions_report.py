@@ -1,6 +1,11 @@
 from odoo import api, models
 
 LETTER_REPORT_NAME = "kpulse_dunning.report_dunning_letter"
+# Reports that run no script either: they need no wait (see below).
+SCRIPTLESS_REPORT_NAMES = (
+    LETTER_REPORT_NAME,
+    "kpulse_dunning.report_customer_statement",
+)
 
 
 class IrActionsReport(models.Model):
@@ -12,7 +17,7 @@ class IrActionsReport(models.Model):
         report = self
         if (
             report_ref
-            and self._get_report(report_ref).report_name == LETTER_REPORT_NAME
+            and self._get_report(report_ref).report_name in SCRIPTLESS_REPORT_NAMES
         ):
             report = self.with_context(kpulse_letter_pdf=True)
         return super(IrActionsReport, report)._run_wkhtmltopdf(

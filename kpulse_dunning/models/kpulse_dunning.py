@@ -340,9 +340,10 @@ class KpulseDunning(models.Model):
         if len(self) > self.env["kpulse.dunning.send"]._immediate_limit():
             self.check_access("read")
             return self._queue_action("print")
-        # The letters' payment links need the invoices' portal tokens: given
-        # here, before the report renders (a render never writes).
+        # The letters' payment links need the invoices' and reminders' portal
+        # tokens: given here, before the report renders (a render never writes).
         self.line_ids.move_id._kpulse_ensure_access_tokens()
+        self._kpulse_ensure_access_tokens()
         return self.env.ref(LETTER_REPORT).report_action(self, config=False)
 
     def _render_letter_pdfs(self, letters=None):
@@ -476,10 +477,11 @@ class KpulseDunning(models.Model):
         return emptied
 
     def _letter_portal_url(self):
-        """Where the letter's reference points: the customer's invoices in the
-        portal. It also marks the first page of each letter in the PDF."""
+        """Where the letter's reference points: the reminder's page in the
+        customer portal, with its access token. It also marks the first page
+        of each letter in the PDF."""
         self.ensure_one()
-        return f"{self.get_base_url()}/my/invoices#{self.name}"
+        return f"{self.get_base_url()}{self._kpulse_portal_path()}"
 
     def _letter_filename(self):
         self.ensure_one()

@@ -33,6 +33,7 @@ class KpulseDunningSend(models.AbstractModel):
             # reminders afterwards would rewrite every one of them.
             run = engine._create_run("send", len(candidates)) if candidates else None
             dunnings = engine._create_automatic_reminders(candidates, run=run)
+            dunnings._kpulse_prepare_signup()
             _logger.info(
                 "Automatic reminders of %s: %s invoice(s) looked at, %s taken, "
                 "%s reminder(s) created and queued.",
@@ -59,6 +60,11 @@ class KpulseDunningSend(models.AbstractModel):
         today = fields.Date.context_today(self)
         penalties = moves._kpulse_penalty_values(today)
         moves.commercial_partner_id.child_ids.mapped("email")  # one query
+        # Each customer's follow-up responsible, for the whole batch; none
+        # rather than the system user when nobody follows the customer up.
+        users = self.env["res.partner"]._kpulse_followup_users(
+            moves.commercial_partner_id, company
+        )
         for level, level_moves in moves.grouped("kpulse_proposed_level_id").items():
             template = level._get_default_template(company)
             if not template:
@@ -80,7 +86,7 @@ class KpulseDunningSend(models.AbstractModel):
                         group,
                         template,
                         penalties=penalties,
-                        user=group.invoice_user_id[:1] or self.env.user,
+                        user=users[group.commercial_partner_id.id],
                         date=today,
                     ),
                     run_id=run.id if run else False,

@@ -18,7 +18,17 @@ class KpulseDunningLevel(models.Model):
     delay_days = fields.Integer(
         string="Delay (days)",
         default=0,
-        help="Number of days after the due date from which this level applies.",
+        help="Number of days after the due date from which this level applies. "
+        "Negative for a courtesy reminder of invoices not yet due: -5 reminds "
+        "from 5 days before the due date until the due date.",
+    )
+    is_courtesy = fields.Boolean(
+        string="Courtesy Reminder",
+        compute="_compute_is_courtesy",
+        store=True,
+        help="A level with a negative delay reminds of invoices before their "
+        "due date, politely and without penalties. It is never proposed "
+        "once an invoice is late.",
     )
     payment_delay_days = fields.Integer(
         string="Payment Delay (days)",
@@ -69,6 +79,11 @@ class KpulseDunningLevel(models.Model):
 
     # === COMPUTE METHODS === #
 
+    @api.depends("delay_days")
+    def _compute_is_courtesy(self):
+        for level in self:
+            level.is_courtesy = level.delay_days < 0
+
     def _compute_dunning_count(self):
         counts = dict(
             self.env["kpulse.dunning"]._read_group(
@@ -80,16 +95,65 @@ class KpulseDunningLevel(models.Model):
 
     # === CONSTRAINT METHODS === #
 
-    @api.constrains("delay_days")
-    def _check_delay_days_positive(self):
-        negative = self.filtered(lambda level: level.delay_days < 0)
-        if negative:
+    @api.constrains("delay_days", "show_penalties", "sequence", "company_id", "active")
+    def _check_courtesy_level(self):
+        """A courtesy level (negative delay) shows no penalties, is the only
+        active one of its companies, and comes before their other levels."""
+        with_penalties = self.filtered(
+            lambda level: level.is_courtesy and level.show_penalties
+        )
+        if with_penalties:
             raise ValidationError(
                 self.env._(
-                    "The delay of the reminder level “%(level)s” cannot be negative.",
-                    level=negative[0].name,
+                    "The reminder level “%(level)s” reminds of invoices before "
+                    "their due date (negative delay): it cannot show penalties.",
+                    level=with_penalties[0].name,
                 )
             )
+        if not self.filtered("active"):
+            return
+        # sudo: the order of the levels of every company is compared, also
+        # of those the user does not see; only names, orders and companies
+        # are read.
+        others = self.sudo().search([("id", "not in", self.ids)]) | self.filtered(
+            "active"
+        )
+        for level in self.filtered("active"):
+            for other in others - level:
+                if (
+                    level.company_id
+                    and other.company_id
+                    and level.company_id != other.company_id
+                ):
+                    continue
+                if level.is_courtesy and other.is_courtesy:
+                    raise ValidationError(
+                        self.env._(
+                            "Only one courtesy reminder level (negative delay) "
+                            "can be active per company: “%(level)s” and "
+                            "“%(other)s”.",
+                            level=level.name,
+                            other=other.name,
+                        )
+                    )
+                courtesy, normal = (
+                    (level, other) if level.is_courtesy else (other, level)
+                )
+                if (
+                    courtesy.is_courtesy
+                    and not normal.is_courtesy
+                    and (courtesy.sequence, courtesy.id) > (normal.sequence, normal.id)
+                ):
+                    raise ValidationError(
+                        self.env._(
+                            "The courtesy reminder level “%(courtesy)s” reminds "
+                            "before the due date: it comes first. Give it an "
+                            "order lower than that of “%(level)s” (%(sequence)s).",
+                            courtesy=courtesy.name,
+                            level=normal.name,
+                            sequence=normal.sequence,
+                        )
+                    )
 
     @api.constrains("action_email", "action_letter", "action_activity")
     def _check_one_action(self):
@@ -170,8 +234,11 @@ class KpulseDunningLevel(models.Model):
         """
         self.ensure_one()
         levels = self._get_company_levels(company)
+        # A courtesy level comes first and is never the next one: after it
+        # comes the first level of the late invoices.
         higher = levels.filtered(
-            lambda lvl: (lvl.sequence, lvl.id) > (self.sequence, self.id)
+            lambda lvl: not lvl.is_courtesy
+            and (lvl.sequence, lvl.id) > (self.sequence, self.id)
         )
         return higher[:1]
 

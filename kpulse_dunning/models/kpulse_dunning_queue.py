@@ -83,3 +83,19 @@ class KpulseDunning(models.Model):
         self.invalidate_recordset(["run_id", "write_uid", "write_date"])
         run.invalidate_recordset()
         self.modified(["run_id"])
+
+    def _kpulse_prepare_signup(self):
+        """Prepare now, once, the portal sign-up of the customers these
+        reminders will e-mail, so that the engine's workers, which may
+        e-mail one customer at the same time, find it done and do not write
+        on the customer (see res_partner_signup.py)."""
+        if self.env["res.users"]._get_signup_invitation_scope() != "b2c":
+            return  # the portal prepares no sign-up
+        # sudo: as the portal does when it notifies a customer (sign-up
+        # fields are for ERP managers); only customers these reminders will
+        # e-mail, who have no user yet.
+        partners = self.partner_invoice_id.sudo().filtered(
+            lambda partner: not partner.user_ids and partner.signup_type != "signup"
+        )
+        if partners:
+            partners.signup_prepare()

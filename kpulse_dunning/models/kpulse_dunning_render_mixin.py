@@ -159,7 +159,8 @@ class KpulseDunning(models.Model):
         moves = self.line_ids.move_id
         base_url = self.get_base_url()
         if len(moves) != 1:
-            return f"{base_url}/my/invoices"
+            # The reminder's page: each of its invoices with Pay now.
+            return f"{base_url}{self._kpulse_portal_path()}"
         if moves.access_token:
             return f"{base_url}{moves.get_portal_url()}"
         return f"{base_url}{moves.access_url}"

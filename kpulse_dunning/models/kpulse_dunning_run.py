@@ -119,6 +119,7 @@ class KpulseDunningRun(models.Model):
     def _add_letters(self, dunnings, workers):
         """Print a batch: its PDF is kept as a part of the run's document."""
         dunnings.line_ids.move_id._kpulse_ensure_access_tokens()
+        dunnings._kpulse_ensure_access_tokens()
         merged = dunnings.env[
             "report.kpulse_dunning.report_dunning_letter"
         ]._render_letters_document(dunnings, workers=workers)

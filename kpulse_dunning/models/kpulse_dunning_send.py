@@ -42,13 +42,10 @@ class KpulseDunningSend(models.AbstractModel):
         # The letter claims what is due on the sending day, not at creation.
         to_send._refresh_claim()
         to_send.line_ids.move_id._kpulse_ensure_access_tokens()
+        to_send._kpulse_ensure_access_tokens()
         failures = {}
         by_email = to_send.filtered("level_id.action_email")
-        for dunning in by_email.filtered(lambda d: not d.partner_invoice_id.email):
-            failures[dunning] = self.env._(
-                "%(partner)s has no e-mail address.",
-                partner=dunning.partner_invoice_id.display_name,
-            )
+        self._check_recipients(to_send, failures)
         for dunning in to_send.filtered(lambda d: not d.template_id):
             failures[dunning] = self.env._("The reminder has no template.")
         ready = to_send.filtered(lambda d: d not in failures)
@@ -57,20 +54,39 @@ class KpulseDunningSend(models.AbstractModel):
         letters = self._render_letter_bodies(ready, failures)
         ready = ready.filtered(lambda d: d not in failures)
         pdfs = {}
+        statements = {}
         if ready:
             try:
                 pdfs = self.env[
                     "report.kpulse_dunning.report_dunning_letter"
                 ]._render_letter_pdfs(ready, letters, workers=workers)
+                # The customers' statements, for the e-mails whose template
+                # attaches them (report/kpulse_customer_statement.py).
+                statements = self.env[
+                    "report.kpulse_dunning.report_customer_statement"
+                ]._reminder_statement_files(ready.filtered(lambda d: d.id in contents))
             except UserError as error:
                 for dunning in ready:
                     failures[dunning] = str(error)
                 ready = ready.browse()
-        self._post_reminders(ready, contents, pdfs)
+        self._post_reminders(ready, contents, pdfs, statements, workers=workers)
         self._do_level_actions(ready)
         for reason, failed in self._group_by_reason(dunnings, failures).items():
             failed.write({"state": "failed", "failure_reason": reason})
         return {"sent": ready, "failed": failures, "paid": paid, "skipped": skipped}
+
+    @api.model
+    def _check_recipients(self, dunnings, failures):
+        """Set aside in ``failures`` ({reminder: reason}) the reminders that
+        cannot reach their customer by their level's channels: an e-mail
+        without address. Channel glue addons (``kpulse_dunning_sms``) add
+        their own checks."""
+        by_email = dunnings.filtered("level_id.action_email")
+        for dunning in by_email.filtered(lambda d: not d.partner_invoice_id.email):
+            failures[dunning] = self.env._(
+                "%(partner)s has no e-mail address.",
+                partner=dunning.partner_invoice_id.display_name,
+            )
 
     @api.model
     def _do_level_actions(self, dunnings):
@@ -166,7 +182,7 @@ class KpulseDunningSend(models.AbstractModel):
     # === POSTING === #
 
     @api.model
-    def _invoice_pdfs(self, dunnings):
+    def _invoice_pdfs(self, dunnings, workers=1):
         """PDF of each invoice to attach, reusing the stored invoice PDF."""
         moves = dunnings.filtered("template_id.attach_invoice").line_ids.move_id
         pdfs = {}
@@ -186,12 +202,18 @@ class KpulseDunningSend(models.AbstractModel):
         return pdfs
 
     @api.model
-    def _post_reminders(self, dunnings, contents, pdfs):
+    def _post_reminders(self, dunnings, contents, pdfs, statements=None, workers=1):
         """E-mail the reminders whose level asks for it (the others keep
-        their letter in their chatter) and mark them all sent."""
+        their letter in their chatter) and mark them all sent.
+
+        :param dict statements: {reminder id: (file name, PDF)} of the
+            customer statements to attach to the e-mails.
+        """
         if not dunnings:
             return
-        invoice_pdfs = self._invoice_pdfs(dunnings.filtered("level_id.action_email"))
+        invoice_pdfs = self._invoice_pdfs(
+            dunnings.filtered("level_id.action_email"), workers=workers
+        )
         files = {}
         for dunning in dunnings:
             files[dunning.id] = [(dunning._letter_filename(), pdfs[dunning.id])]
@@ -199,6 +221,8 @@ class KpulseDunningSend(models.AbstractModel):
                 files[dunning.id] += [
                     invoice_pdfs[move] for move in dunning.line_ids.move_id
                 ]
+            if statements and dunning.id in statements:
+                files[dunning.id].append(statements[dunning.id])
         attachment_ids = self._create_message_attachments(files)
         thread_values = self._message_thread_values(dunnings)
         for dunning in dunnings:
@@ -217,8 +241,12 @@ class KpulseDunningSend(models.AbstractModel):
             # The mail is queued (mail.mail), sent by the mail queue after the
             # transaction commits: a rolled-back batch sends nothing. Only
             # the customer is e-mailed: the followers (the sender, the
-            # responsible) see it in the chatter, not in their mailbox.
-            dunning.with_context(mail_notify_force_send=False).message_post(
+            # responsible) see it in the chatter, not in their mailbox. The
+            # customer's portal sign-up, prepared when the reminders were
+            # queued, is not written again (res_partner_signup.py).
+            dunning.with_context(
+                mail_notify_force_send=False, kpulse_dunning_mailing=True
+            ).message_post(
                 body=body,
                 subject=subject,
                 partner_ids=dunning.partner_invoice_id.ids,

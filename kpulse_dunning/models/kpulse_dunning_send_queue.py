@@ -114,6 +114,8 @@ class KpulseDunningSend(models.AbstractModel):
         return the run."""
         run = self._create_run(action, len(dunnings))
         dunnings._kpulse_set_run(run)
+        if action == "send":
+            dunnings._kpulse_prepare_signup()
         self._schedule(run)
         return run.sudo(False)
 

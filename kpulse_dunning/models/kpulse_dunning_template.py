@@ -74,6 +74,10 @@ class KpulseDunningTemplate(models.Model):
         default=True,
         help="Attach the PDF of each invoice concerned to the e-mail.",
     )
+    attach_statement = fields.Boolean(
+        help="Attach the customer's statement (open invoices and credit notes "
+        "with their totals by age) to the e-mail, as a PDF.",
+    )
     claim_type = fields.Selection(
         [("reminder", "Reminder"), ("late_payment", "Late-payment claim")],
         string="Kind",

@@ -9,6 +9,9 @@ class ResConfigSettings(models.TransientModel):
     kpulse_dunning_grouping = fields.Selection(
         related="company_id.kpulse_dunning_grouping", readonly=False
     )
+    kpulse_default_followup_user_id = fields.Many2one(
+        related="company_id.kpulse_default_followup_user_id", readonly=False
+    )
     kpulse_auto_min_gap_days = fields.Integer(
         related="company_id.kpulse_auto_min_gap_days", readonly=False
     )

@@ -1,1 +1,5 @@
 from . import kpulse_dunning_letter
+from . import kpulse_dunning_letter_dispute
+from . import kpulse_customer_statement
+from . import kpulse_receivable_aging
+from . import kpulse_dunning_analysis

@@ -199,9 +199,19 @@ class ReportKpulseDunningLetter(models.AbstractModel):
         A letter starts on the page holding the link of its reference (the
         PDF text itself is not extractable from Debian's wkhtmltopdf).
         """
+        return self._split_pdf(
+            pdf, [dunning._letter_portal_url() for dunning in dunnings]
+        )
+
+    @api.model
+    def _split_pdf(self, pdf, urls):
+        """Cut a PDF of several documents into one PDF per document, or None:
+        each document starts on the first page linking to its URL in
+        ``urls`` (or each is one page). The customer statements use it too.
+        """
         reader = PdfFileReader(io.BytesIO(pdf))
         page_count = reader.numPages
-        if page_count == len(dunnings):
+        if page_count == len(urls):
             starts = list(range(page_count))
         else:
             first_page = {}
@@ -209,9 +219,7 @@ class ReportKpulseDunningLetter(models.AbstractModel):
                 for annotation in reader.getPage(page_number).get("/Annots") or []:
                     uri = annotation.getObject().get("/A", {}).get("/URI") or ""
                     first_page.setdefault(uri, page_number)
-            starts = [
-                first_page.get(dunning._letter_portal_url()) for dunning in dunnings
-            ]
+            starts = [first_page.get(url) for url in urls]
             if None in starts or starts[0] != 0 or starts != sorted(set(starts)):
                 return None
         parts = []

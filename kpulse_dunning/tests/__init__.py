@@ -17,4 +17,11 @@ from . import test_security_actions
 from . import test_concurrency
 from . import test_dunning_queue
 from . import test_dunning_automatic
+from . import test_courtesy_level
+from . import test_portal
+from . import test_followup
 from . import test_send_sender
+from . import test_customer_statement
+from . import test_analysis
+from . import test_dispute
+from . import test_promise

@@ -56,10 +56,12 @@ class TestDunningConfig(KpulseDunningCommon):
         self.assertFalse(self.level_3._get_next_level(self.env.company))
         with self.assertRaisesRegex(ValidationError, "same order"):
             self.env["kpulse.dunning.level"].create({"name": "Clash", "sequence": 20})
-        with self.assertRaisesRegex(ValidationError, "cannot be negative"):
+        # A negative delay makes a courtesy level, which comes first.
+        with self.assertRaises(ValidationError) as caught:  # rolled back
             self.env["kpulse.dunning.level"].create(
                 {"name": "Negative", "sequence": 99, "delay_days": -1}
             )
+        self.assertIn("it comes first", str(caught.exception))
         # An archived level frees its order.
         level.active = False
         self.env["kpulse.dunning.level"].create({"name": "Again", "sequence": 15})

@@ -149,11 +149,31 @@ class KpulseDunningCreate(models.TransientModel):
         moves_to_remind = self.move_ids - duplicates
         today = fields.Date.context_today(self)
         penalties = moves_to_remind._kpulse_penalty_values(today)
+        users = self._followup_users(moves_to_remind)
         vals_list = [
-            Dunning._prepare_vals(moves, template, penalties=penalties, date=today)
+            Dunning._prepare_vals(
+                moves,
+                template,
+                penalties=penalties,
+                user=users[moves.company_id.id][moves.commercial_partner_id.id]
+                or self.env.user,
+                date=today,
+            )
             for moves in self._group_moves(moves_to_remind)
         ]
         return self.env["kpulse.dunning"]._create_batch(vals_list), duplicates
+
+    @api.model
+    def _followup_users(self, moves):
+        """{company id: {customer id: follow-up responsible}} of ``moves``,
+        looked up once per company for the whole selection."""
+        Partner = self.env["res.partner"]
+        return {
+            company.id: Partner._kpulse_followup_users(
+                company_moves.commercial_partner_id, company
+            )
+            for company, company_moves in moves.grouped("company_id").items()
+        }
 
     def _invoices_with_open_reminder(self):
         """The selected invoices that already have a reminder at the

@@ -22,6 +22,15 @@ N = int(os.environ.get("BENCH_N", "10000"))
 PRINT = int(os.environ.get("BENCH_PRINT", "200"))
 REUSE = os.environ.get("BENCH_REUSE") == "1"
 TWO_WORKERS = int(os.environ.get("BENCH_TWO_WORKERS", "1000"))
+# The customer's word in the automatic run's way (bench_automatic_followup).
+PROMISES = int(os.environ.get("BENCH_PROMISES", "1000"))
+DISPUTES = int(os.environ.get("BENCH_DISPUTES", "500"))
+# BENCH_STEPS=automatic stops after the automatic runs (no server needed).
+STEPS = os.environ.get("BENCH_STEPS", "all")
+# BENCH_ATTACHED=1 adds the shipped templates with invoices attached
+# (bench_send_attached); BENCH_STEPS=attached runs only that after the setup.
+ATTACHED = os.environ.get("BENCH_ATTACHED") == "1" or STEPS == "attached"
+ATTACHED_N = int(os.environ.get("BENCH_ATTACHED_N", "2000"))
 BATCH = 200  # the engine's default batch (kpulse_dunning.batch_size)
 
 
@@ -133,7 +142,13 @@ def main(env):
         )
     # Fresh statistics after the bulk load, as autovacuum would gather them.
     env.cr.execute("ANALYZE")
+    if STEPS == "attached":
+        bench_send_attached(env)
+        return
     bench_automatic(env)
+    bench_automatic_followup(env)
+    if STEPS == "automatic":
+        return
     Move = env["account.move"]
     list_fields = [
         "invoice_partner_display_name",
@@ -180,6 +195,8 @@ def main(env):
     env["kpulse.dunning.template"].search([]).attach_invoice = False
     env.cr.commit()
     bench_background(env, escalated)
+    if ATTACHED:
+        bench_send_attached(env)
 
 
 def bench_background(env, dunnings):
@@ -305,6 +322,74 @@ def bench_two_workers(env):
     )
 
 
+def bench_send_attached(env):
+    """The shipped templates as they come (each invoice's PDF attached):
+    ATTACHED_N reminders of one invoice each, sent by the server's cron
+    workers, first with invoices never sent before (no stored PDF: rendered
+    in batches and stored), then again now that their PDFs are stored."""
+    shipped = env["ir.model.data"].search(
+        [("module", "=", "kpulse_dunning"), ("model", "=", "kpulse.dunning.template")]
+    )
+    env["kpulse.dunning.template"].browse(shipped.mapped("res_id")).write(
+        {"attach_invoice": True}
+    )
+    template = env.ref("kpulse_dunning.kpulse_dunning_template_1")
+    invoices = env["account.move"].search(
+        [("move_type", "=", "out_invoice"), ("state", "=", "posted")],
+        order="id",
+        limit=ATTACHED_N,
+    )
+    # What Odoo's sending stores on an invoice (its PDF, its e-invoice):
+    # forgotten, so that no invoice has been sent before.
+    env["ir.attachment"].search(
+        [
+            ("res_model", "=", "account.move"),
+            ("res_id", "in", invoices.ids),
+            ("res_field", "in", ("invoice_pdf_report_file", "ubl_cii_xml_file")),
+        ]
+    ).unlink()
+    # Raw SQL, in a benchmark: the flag Odoo's sending sets.
+    env.cr.execute(
+        "UPDATE account_move SET is_move_sent = FALSE WHERE id IN %s",
+        [tuple(invoices.ids)],
+    )
+    env.cr.commit()
+    env.invalidate_all()
+    for label in ("fresh", "stored"):
+        forget_reminders(env)
+        wizard = env["kpulse.dunning.create"].create(
+            {
+                "move_ids": [Command.set(invoices.ids)],
+                "template_id": template.id,
+                "grouping": "invoice",
+            }
+        )
+        dunnings = wizard._create_dunnings()[0]
+        env.cr.commit()
+        # Queued as a click would; _schedule wakes both queue crons.
+        env["kpulse.dunning.send"]._queue(dunnings, "send")
+        env.cr.commit()
+        seconds = wait_for_queue(
+            env, f"send, invoices attached ({label})", len(dunnings)
+        )
+        Dunning = env["kpulse.dunning"]
+        sent = Dunning.search_count(
+            [("id", "in", dunnings.ids), ("state", "=", "sent")]
+        )
+        failed = Dunning.search_count(
+            [("id", "in", dunnings.ids), ("state", "=", "failed")]
+        )
+        stored = len(invoices.filtered("invoice_pdf_report_id"))
+        print(
+            f"reminders/s with invoices attached ({label}): "
+            f"{len(dunnings) / seconds:.1f}   ({len(dunnings)} reminders, "
+            f"{sent} sent, {failed} failed; invoices with a stored PDF: "
+            f"{stored} of {len(invoices)})",
+            flush=True,
+        )
+    forget_reminders(env)
+
+
 def bench_automatic(env):
     """The automatic run on the N overdue invoices, forgotten after.
 
@@ -323,6 +408,68 @@ def bench_automatic(env):
     forget_reminders(env)
     crons.active = True
     env.cr.commit()
+
+
+def bench_automatic_followup(env):
+    """The automatic run again, with PROMISES customers who promised to pay
+    and DISPUTES invoices under dispute (of other customers): the run's one
+    eligibility query leaves them out. All forgotten after."""
+    crons = queue_crons(env)
+    crons.active = False
+    env["kpulse.dunning.level"].search([]).automatic = True
+    env.company.kpulse_auto_min_gap_days = 0
+    quiet = env(context=dict(env.context, tracking_disable=True))
+    invoices = quiet["account.move"].search(
+        [("move_type", "=", "out_invoice"), ("state", "=", "posted")], order="id"
+    )
+    customers = invoices.commercial_partner_id
+    # Half the customers at most, so that others are left to dispute.
+    promised = customers[: min(PROMISES, len(customers) // 2)]
+    today = fields.Date.today()
+    promises = quiet["kpulse.dunning.promise"].create(
+        [
+            {"partner_id": partner.id, "date": today + timedelta(days=10)}
+            for partner in promised
+        ]
+    )
+    disputed = invoices.filtered(
+        lambda move: move.commercial_partner_id not in promised
+    )[:DISPUTES]
+    reason = env.ref("kpulse_dunning.kpulse_dunning_dispute_reason_price")
+    disputes = quiet["kpulse.dunning.dispute"].create(
+        [{"move_id": move.id, "reason_id": reason.id} for move in disputed]
+    )
+    env.cr.commit()
+    Send = env["kpulse.dunning.send"]
+    measure(
+        env,
+        f"automatic run, {len(promises)} promises and {len(disputes)} disputes",
+        N,
+        Send._cron_automatic_run,
+    )
+    Line = env["kpulse.dunning.line"]
+    queued = env["kpulse.dunning"].search_count([("run_id", "!=", False)])
+    held = Line.search_count(
+        [
+            "|",
+            ("move_id", "in", disputed.ids),
+            ("move_id.commercial_partner_id", "in", promised.ids),
+        ]
+    )
+    print(
+        f"automatic run with promises and disputes queued: {queued}, "
+        f"of which promised or disputed (must be 0): {held}",
+        flush=True,
+    )
+    forget_reminders(env)
+    # Raw SQL, in a benchmark: the promises and disputes it made, and the
+    # invoices' open-dispute column they set.
+    env.cr.execute("UPDATE account_move SET kpulse_dispute_id = NULL")
+    env.cr.execute("DELETE FROM kpulse_dunning_dispute")
+    env.cr.execute("DELETE FROM kpulse_dunning_promise")
+    crons.active = True
+    env.cr.commit()
+    env.invalidate_all()
 
 
 # Run by odoo shell, which provides env; replay_send.py imports build_invoices.

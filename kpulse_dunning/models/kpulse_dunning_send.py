@@ -55,6 +55,7 @@ class KpulseDunningSend(models.AbstractModel):
         ready = ready.filtered(lambda d: d not in failures)
         pdfs = {}
         statements = {}
+        invoice_pdfs = {}
         if ready:
             try:
                 pdfs = self.env[
@@ -65,11 +66,16 @@ class KpulseDunningSend(models.AbstractModel):
                 statements = self.env[
                     "report.kpulse_dunning.report_customer_statement"
                 ]._reminder_statement_files(ready.filtered(lambda d: d.id in contents))
+                # The invoices' PDFs: a rendering error fails this batch's
+                # reminders with its reason, as a letter's does.
+                invoice_pdfs = self._invoice_pdfs(
+                    ready.filtered("level_id.action_email"), workers=workers
+                )
             except UserError as error:
                 for dunning in ready:
                     failures[dunning] = str(error)
                 ready = ready.browse()
-        self._post_reminders(ready, contents, pdfs, statements, workers=workers)
+        self._post_reminders(ready, contents, pdfs, statements, invoice_pdfs)
         self._do_level_actions(ready)
         for reason, failed in self._group_by_reason(dunnings, failures).items():
             failed.write({"state": "failed", "failure_reason": reason})
@@ -183,37 +189,32 @@ class KpulseDunningSend(models.AbstractModel):
 
     @api.model
     def _invoice_pdfs(self, dunnings, workers=1):
-        """PDF of each invoice to attach, reusing the stored invoice PDF."""
+        """PDF of each invoice to attach: the stored invoice PDF, or rendered
+        in batches and stored as Odoo's sending does
+        (report/kpulse_invoice_pdf.py)."""
         moves = dunnings.filtered("template_id.attach_invoice").line_ids.move_id
-        pdfs = {}
-        to_render = self.env["account.move"]
-        for move in moves:
-            if move.invoice_pdf_report_id:
-                pdfs[move] = (
-                    move.invoice_pdf_report_id.name,
-                    move.invoice_pdf_report_id.raw,
-                )
-            else:
-                to_render |= move
-        Report = self.env["ir.actions.report"]
-        for move in to_render:
-            content = Report._render_qweb_pdf("account.account_invoices", move.ids)[0]
-            pdfs[move] = (move._get_invoice_report_filename(), content)
-        return pdfs
+        return self.env["kpulse.dunning.invoice.pdf"]._invoice_pdfs(
+            moves, workers=workers
+        )
 
     @api.model
-    def _post_reminders(self, dunnings, contents, pdfs, statements=None, workers=1):
+    def _post_reminders(
+        self, dunnings, contents, pdfs, statements=None, invoice_pdfs=None
+    ):
         """E-mail the reminders whose level asks for it (the others keep
         their letter in their chatter) and mark them all sent.
 
         :param dict statements: {reminder id: (file name, PDF)} of the
             customer statements to attach to the e-mails.
+        :param dict invoice_pdfs: ``_invoice_pdfs()`` of these reminders,
+            when the caller has them already.
         """
         if not dunnings:
             return
-        invoice_pdfs = self._invoice_pdfs(
-            dunnings.filtered("level_id.action_email"), workers=workers
-        )
+        if invoice_pdfs is None:
+            invoice_pdfs = self._invoice_pdfs(
+                dunnings.filtered("level_id.action_email")
+            )
         files = {}
         for dunning in dunnings:
             files[dunning.id] = [(dunning._letter_filename(), pdfs[dunning.id])]

@@ -25,3 +25,4 @@ from . import test_customer_statement
 from . import test_analysis
 from . import test_dispute
 from . import test_promise
+from . import test_invoice_pdf

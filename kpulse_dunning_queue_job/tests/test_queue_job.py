@@ -4,6 +4,7 @@ from freezegun import freeze_time
 
 from odoo.tests import tagged
 
+from odoo.addons.kpulse_dunning.models import kpulse_dunning_send_queue as queue_module
 from odoo.addons.kpulse_dunning.tests.common import TODAY, KpulseQueueCommon
 from odoo.addons.queue_job.tests.common import trap_jobs
 
@@ -34,14 +35,15 @@ class TestQueueJobPath(KpulseQueueCommon):
         self.assertEqual(run.sent_count, 3)
 
     def test_jobs_fit_in_the_worker_limits(self):
-        """A job runs in an HTTP worker: with invoice PDFs to render (1.45 s
-        each by the first estimate) and 2 s of budget, each job holds one
-        reminder instead of a batch of two."""
+        """A job runs in an HTTP worker: with invoice PDFs to render and the
+        budget of one such reminder (by the first estimate), each job holds
+        one reminder instead of a batch of two."""
         self.template_1.attach_invoice = True
         Send = self.env["kpulse.dunning.send"]
+        one = queue_module.SECONDS_PER_REMINDER + queue_module.SECONDS_PER_INVOICE_PDF
         with (
             trap_jobs() as trap,
-            patch.object(type(Send), "_job_time_budget", return_value=2.0),
+            patch.object(type(Send), "_job_time_budget", return_value=one * 1.2),
         ):
             self.dunnings.with_user(self.billing_user).action_send()
             trap.assert_jobs_count(3)

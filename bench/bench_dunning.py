@@ -25,7 +25,8 @@ TWO_WORKERS = int(os.environ.get("BENCH_TWO_WORKERS", "1000"))
 # The customer's word in the automatic run's way (bench_automatic_followup).
 PROMISES = int(os.environ.get("BENCH_PROMISES", "1000"))
 DISPUTES = int(os.environ.get("BENCH_DISPUTES", "500"))
-# BENCH_STEPS=automatic stops after the automatic runs (no server needed).
+# BENCH_STEPS=automatic stops after the automatic runs, create after the
+# wizard, creation and escalation (neither needs the server).
 STEPS = os.environ.get("BENCH_STEPS", "all")
 # BENCH_ATTACHED=1 adds the shipped templates with invoices attached
 # (bench_send_attached); BENCH_STEPS=attached runs only that after the setup.
@@ -145,8 +146,9 @@ def main(env):
     if STEPS == "attached":
         bench_send_attached(env)
         return
-    bench_automatic(env)
-    bench_automatic_followup(env)
+    if STEPS != "create":
+        bench_automatic(env)
+        bench_automatic_followup(env)
     if STEPS == "automatic":
         return
     Move = env["account.move"]
@@ -192,6 +194,9 @@ def main(env):
         env, "escalate reminders", len(dunnings), dunnings._action_escalate
     )
     env.cr.commit()
+    if STEPS == "create":
+        forget_reminders(env)
+        return
     env["kpulse.dunning.template"].search([]).attach_invoice = False
     env.cr.commit()
     bench_background(env, escalated)

@@ -19,6 +19,8 @@ from . import kpulse_dunning_send
 from . import kpulse_dunning_send_queue
 from . import kpulse_dunning_automatic_run
 from . import kpulse_dunning_promise
+from . import kpulse_dunning_promise_check
+from . import kpulse_dunning_promised
 from . import kpulse_dunning_dispute_reason
 from . import kpulse_dunning_dispute
 from . import kpulse_dunning_dispute_exclusion

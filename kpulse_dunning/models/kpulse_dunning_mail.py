@@ -1,4 +1,5 @@
-from odoo import fields, models
+from odoo import fields, models, tools
+from odoo.exceptions import UserError
 
 from .res_partner_followup import REPLY_ACTIVITY_TYPE
 
@@ -167,3 +168,32 @@ class KpulseDunning(models.Model):
             ),
             "success",
         )
+
+    def _check_sender(self):
+        """Refuse at the click the e-mails the mail queue could only fail:
+        with no sender address at all (none on the user who sends, none
+        set as the default sender of the company's e-mail domain, none
+        given to the server), every e-mail would end *Failed* later."""
+        by_email = self.filtered("level_id.action_email")
+        if not by_email:
+            return
+        _author_id, email_from = by_email._message_compute_author()
+        if email_from or tools.config.get("email_from"):
+            return
+        # sudo: the default sender is the e-mail domain's configuration,
+        # which billing users may not read; only its presence is checked.
+        without = by_email.company_id.sudo().filtered(
+            lambda company: not company.default_from_email
+        )
+        if without:
+            raise UserError(
+                self.env._(
+                    "These reminders cannot be e-mailed: there is no sender "
+                    "address. Set an e-mail address on your user "
+                    "(%(user)s), or a default sender on the e-mail domain "
+                    "of %(companies)s (Settings > Technical > Email > Alias "
+                    "Domains, or Settings > General Settings > Discuss).",
+                    user=self.env.user.name,
+                    companies=", ".join(without.mapped("name")),
+                )
+            )

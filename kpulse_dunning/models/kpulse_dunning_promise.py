@@ -3,10 +3,7 @@ from markupsafe import Markup
 from odoo import api, fields, models
 from odoo.exceptions import UserError, ValidationError
 from odoo.fields import Domain
-from odoo.tools import format_amount, format_date, split_every
-
-# Promises the daily check settles, then commits, at once.
-CHECK_BATCH_SIZE = 500
+from odoo.tools import format_amount, format_date
 
 
 class KpulseDunningPromise(models.Model):
@@ -458,54 +455,6 @@ class KpulseDunningPromise(models.Model):
                 )
             )
 
-    def _is_paid(self, settled_ids):
-        """Whether the customer paid the promised amount since the promise,
-        or nothing is left due on its invoices (``settled_ids``: see
-        ``account.move._kpulse_settled_ids``)."""
-        self.ensure_one()
-        return self.currency_id.compare_amounts(
-            self.amount_paid, self.amount
-        ) >= 0 or settled_ids.issuperset(self.move_ids.ids)
-
-    def _check_promises(self):
-        """Settle these running promises: kept once the promised amount is
-        paid, broken once their date has passed unpaid. Returns ``(kept,
-        broken)``."""
-        running = self.filtered(lambda p: p.state == "running")
-        if not running:
-            return self.browse(), self.browse()
-        today = fields.Date.context_today(self)
-        settled_ids = running.move_ids._kpulse_settled_ids()
-        kept = running.filtered(lambda p: p._is_paid(settled_ids))
-        broken = (running - kept).filtered(lambda p: p.date < today)
-        kept.state = "kept"
-        broken.state = "broken"
-        broken._notify_broken()
-        return kept, broken
-
-    def _keep_paid(self):
-        """Those of these running promises that are paid become kept (a
-        payment has just been reconciled)."""
-        running = self.filtered(lambda p: p.state == "running")
-        if not running:
-            return
-        settled_ids = running.move_ids._kpulse_settled_ids()
-        running.filtered(lambda p: p._is_paid(settled_ids)).state = "kept"
-
-    @api.model
-    def _cron_check_promises(self):
-        """The daily check: running promises that are paid become kept, those
-        whose date has passed unpaid become broken."""
-        # sudo: a system job for every company's promises; it only settles
-        # them by their own rule and tells their responsible.
-        promises = self.sudo().search([("state", "=", "running")], order="id")
-        IrCron = self.env["ir.cron"]
-        remaining = len(promises)
-        for ids in split_every(CHECK_BATCH_SIZE, promises.ids):
-            self.sudo().browse(ids)._check_promises()
-            remaining -= len(ids)
-            IrCron._commit_progress(len(ids), remaining=remaining)
-
     def _log_recorded(self):
         """A note on the reminder (or the customer) each promise was recorded
         from, in one batch per model."""
@@ -523,28 +472,6 @@ class KpulseDunningPromise(models.Model):
         }
         self._log_on_origin(bodies)
 
-    def _notify_broken(self):
-        """Tell the responsible: an activity each, a note on the promise and
-        where it was recorded from."""
-        bodies = {
-            promise: Markup("<p>%s</p>")
-            % self.env._(
-                "Promise to pay %(amount)s by %(date)s broken: %(paid)s paid "
-                "since. Automatic reminders resume at the next level.",
-                amount=format_amount(self.env, promise.amount, promise.currency_id),
-                date=format_date(self.env, promise.date),
-                paid=format_amount(self.env, promise.amount_paid, promise.currency_id),
-            )
-            for promise in self
-        }
-        self._message_log_batch({promise.id: body for promise, body in bodies.items()})
-        self._log_on_origin(bodies)
-        summary = self.env._("Broken promise to pay")
-        for user, promises in self.grouped(lambda p: p.user_id or p.create_uid).items():
-            promises.activity_schedule(
-                "mail.mail_activity_data_todo", summary=summary, user_id=user.id
-            )
-
     def _log_on_origin(self, bodies):
         """Log ``{promise: body}`` on each promise's reminder, else on its
         customer: one batch per model."""
@@ -558,61 +485,3 @@ class KpulseDunningPromise(models.Model):
             others.partner_id._message_log_batch(
                 {promise.partner_id.id: bodies[promise] for promise in others}
             )
-
-
-class KpulseDunning(models.Model):
-    """The reminder's side of promises: record one from it, and show the
-    customer's promises in its company."""
-
-    # One concept per file: this class extends the model on purpose.
-    _inherit = "kpulse.dunning"  # pylint: disable=consider-merging-classes-inherited
-
-    promise_running_id = fields.Many2one(
-        "kpulse.dunning.promise",
-        string="Running Promise",
-        compute="_compute_promises",
-        help="The customer's running promise to pay in this company.",
-    )
-    promise_count = fields.Integer(string="Promises", compute="_compute_promises")
-
-    def _compute_promises(self):
-        Promise = self.env["kpulse.dunning.promise"]
-        groups = Promise._read_group(
-            [
-                ("partner_id", "in", self.partner_id.ids),
-                ("company_id", "in", self.company_id.ids),
-            ],
-            ["partner_id", "company_id"],
-            ["__count"],
-        )
-        counts = {(partner.id, company.id): count for partner, company, count in groups}
-        running = Promise._running_promises(self.partner_id, self.company_id)
-        for dunning in self:
-            key = (dunning.partner_id.id, dunning.company_id.id)
-            dunning.promise_count = counts.get(key, 0)
-            dunning.promise_running_id = running.get(key, Promise)
-
-    def action_promise_to_pay(self):
-        self.ensure_one()
-        if self.state == "cancel" or self.claim_type != "reminder":
-            raise UserError(
-                self.env._(
-                    "A promise to pay is recorded from a reminder that is not "
-                    "cancelled, or from the customer."
-                )
-            )
-        return self.env["kpulse.dunning.promise"]._action_record(
-            self.partner_id, self.company_id, dunning=self
-        )
-
-    def action_open_promises(self):
-        self.ensure_one()
-        action = self.env["ir.actions.act_window"]._for_xml_id(
-            "kpulse_dunning.kpulse_dunning_promise_action"
-        )
-        action["domain"] = [
-            ("partner_id", "=", self.partner_id.commercial_partner_id.id),
-            ("company_id", "=", self.company_id.id),
-        ]
-        action["context"] = {"create": False}
-        return action

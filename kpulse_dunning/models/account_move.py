@@ -2,6 +2,8 @@ from odoo import api, fields, models
 from odoo.tools import SQL
 from odoo.tools.sql import column_exists, create_column
 
+from .kpulse_dunning_batch import ensure_access_tokens
+
 
 class AccountMove(models.Model):
     _inherit = "account.move"
@@ -105,28 +107,8 @@ class AccountMove(models.Model):
     # === BUSINESS METHODS === #
 
     def _kpulse_ensure_access_tokens(self):
-        """Give every invoice its portal access token in one query.
-
-        The portal's own ``_portal_ensure_token`` writes invoices one by one,
-        and an invoice write is heavy; reminders sent by the hundred need the
-        links of all their invoices at once.
-        """
-        missing = self.filtered(lambda move: not move.access_token)
-        if not missing:
-            return
-        missing.flush_recordset(["access_token"])
-        # Raw SQL, safe: only the token column of invoices that have none
-        # (the IS NULL keeps a token given meanwhile), bound parameters, cache
-        # invalidated after. Called where reminders are created or sent,
-        # never from a compute or a render.
-        self.env.execute_query(
-            SQL(
-                "UPDATE account_move SET access_token = gen_random_uuid()::text "
-                "WHERE id IN %s AND access_token IS NULL",
-                tuple(missing.ids),
-            )
-        )
-        missing.invalidate_recordset(["access_token"])
+        """Give every invoice its portal access token, all in one query."""
+        ensure_access_tokens(self)
 
     def _kpulse_close_paid_dunnings(self):
         """Reminders not yet sent whose invoices are all settled become paid."""

@@ -1,6 +1,7 @@
 from odoo import api, models
 from odoo.fields import Domain
-from odoo.tools import SQL
+
+from .kpulse_dunning_batch import ensure_access_tokens
 
 # States of the reminders a customer sees in the portal, once sent to them
 # (the portal record rule in security/kpulse_dunning_portal_security.xml
@@ -44,26 +45,9 @@ class KpulseDunning(models.Model):
         return f"/my/reminders/{dunning_id}"
 
     def _kpulse_ensure_access_tokens(self):
-        """Give every reminder its portal access token in one query, as
-        ``account.move._kpulse_ensure_access_tokens`` does for invoices:
-        ``_portal_ensure_token`` writes reminders one by one."""
-        missing = self.filtered(lambda dunning: not dunning.access_token)
-        if not missing:
-            return
-        missing.flush_recordset(["access_token"])
-        # Raw SQL, safe: only the token column of reminders that have none
-        # (the IS NULL keeps a token given meanwhile), bound parameters, cache
-        # invalidated after. Called where reminders are sent or printed,
-        # never from a compute or a render.
-        self.env.execute_query(
-            SQL(
-                "UPDATE kpulse_dunning SET access_token = gen_random_uuid()::text "
-                "WHERE id IN %s AND access_token IS NULL",
-                tuple(missing.ids),
-            )
-        )
-        # The payment link read before the token was given is read again.
-        missing.invalidate_recordset(["access_token", "portal_url"])
+        """Give every reminder its portal access token, all in one query;
+        the payment link read before the token was given is read again."""
+        ensure_access_tokens(self, dependent=["portal_url"])
 
     def _portal_letter_pdf(self):
         """The letter of this reminder as the customer received it: the PDF
